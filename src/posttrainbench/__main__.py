@@ -1,0 +1,3 @@
+from posttrainbench.cli import main
+
+main()

@@ -1,0 +1,7 @@
+"""Agents: one module per scaffold, each registered by name."""
+
+from posttrainbench.agents.base import Agent, AgentContext, agent_names, create_agent, register_agent
+from posttrainbench.agents import command as _command  # noqa: F401  (registers)
+from posttrainbench.agents import copy_base as _copy_base  # noqa: F401  (registers)
+
+__all__ = ["Agent", "AgentContext", "agent_names", "create_agent", "register_agent"]

@@ -1,0 +1,276 @@
+"""The ``ptb`` command: a thin skin over the modules; no logic lives here."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from posttrainbench import settings
+from posttrainbench.errors import PtbError
+
+app = typer.Typer(
+    name="ptb", no_args_is_help=True, add_completion=False, rich_markup_mode="markdown",
+    help="PostTrainBench harness: can an AI agent post-train a base LLM on its own?",
+)
+out = Console()
+err = Console(stderr=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+ResultsOpt = Annotated[Optional[Path], typer.Option("--results", help="Results folder (env PTB_RESULTS; default ./results).")]
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    out.print(table)
+
+
+def _progress(stage: str, event: str) -> None:
+    err.print(f"[bold cyan]{stage:>9}[/] {event}")
+
+
+@app.command()
+def benchmarks(as_json: JsonOpt = False) -> None:
+    """List the seven benchmarks with their weights and evaluation defaults.
+
+    Examples: `ptb benchmarks`, `ptb benchmarks --json`
+    """
+    from posttrainbench.catalog import all_benchmarks
+
+    items = all_benchmarks()
+    if as_json:
+        return _print_json([b.to_dict() for b in items])
+    _table("Benchmarks", ["id", "name", "weight", "test n", "max tokens ladder"],
+           [[b.id, b.name, f"{b.weight:.4f}", b.n_test, " > ".join(str(s.max_tokens) for s in b.ladder)] for b in items])
+
+
+@app.command()
+def models(as_json: JsonOpt = False) -> None:
+    """List the four base models with family, chat template and forbidden instruct counterpart.
+
+    Examples: `ptb models`, `ptb models --json`
+    """
+    from posttrainbench.catalog import all_models
+
+    items = all_models()
+    if as_json:
+        return _print_json([m.to_dict() for m in items])
+    _table("Base models", ["id", "family", "chat template", "instruct (forbidden)"],
+           [[m.id, m.family, m.to_dict()["chat_template"], m.instruct] for m in items])
+
+
+@app.command()
+def agents(as_json: JsonOpt = False) -> None:
+    """List the registered agents and whether they can run here.
+
+    Examples: `ptb agents`, `ptb agents --json`
+    """
+    from posttrainbench.agents import agent_names
+    from posttrainbench.registry import lookup
+
+    rows = []
+    for name in agent_names():
+        cls = lookup("agent", name)
+        problem = None if name == "command" else cls().problem()
+        rows.append({"id": name, "version": None if name == "command" else cls().version(),
+                     "ready": problem is None, "description": cls.description})
+    if as_json:
+        return _print_json(rows)
+    _table("Agents", ["id", "version", "ready", "description"], [[r["id"], r["version"] or "-", r["ready"], r["description"]] for r in rows])
+
+
+@app.command()
+def run(
+    agent: Annotated[str, typer.Option(help="Agent name (see `ptb agents`).")],
+    model: Annotated[str, typer.Option(help="Catalog model id (resolved in the HF cache) or a local model directory.")],
+    benchmark: Annotated[str, typer.Option(help="Benchmark id (see `ptb benchmarks`).")],
+    hours: Annotated[float, typer.Option(help="The agent's time budget in hours.")] = 10.0,
+    family: Annotated[Optional[str], typer.Option(help="Model family for a local model directory: qwen3, smollm3, gemma3.")] = None,
+    agent_command: Annotated[Optional[str], typer.Option(help="Shell command for --agent command.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed number of this trial (one leaderboard seed).")] = 0,
+    sandbox: Annotated[str, typer.Option(help="bubblewrap (default) or none (no isolation, debug only).")] = "bubblewrap",
+    no_network: Annotated[bool, typer.Option("--no-network", help="Cut the agent off the network.")] = False,
+    device: Annotated[str, typer.Option(help="cuda (default) or cpu (demos and tests).")] = "cuda",
+    prompt_file: Annotated[Optional[Path], typer.Option(help="Own prompt template with {model} {benchmark} {num_hours} {gpu_info}.")] = None,
+    label: Annotated[Optional[str], typer.Option(help="Leaderboard row name (default: the agent name).")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="Evaluate only N samples (not comparable; recorded).")] = None,
+    max_tokens: Annotated[Optional[list[int]], typer.Option(help="Token caps instead of the ladder (not comparable; recorded).")] = None,
+    eval_data: Annotated[Optional[str], typer.Option(help="Local data for the final evaluation instead of the pinned source.")] = None,
+    grace_minutes: Annotated[float, typer.Option(help="Minutes after the budget before the hard kill.")] = 5,
+    results: ResultsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run one trial: prepare, preflight, solve, collect, audit, evaluate, record.
+
+    Examples:
+
+    - `ptb run --agent copy-base --model Qwen/Qwen3-1.7B-Base --benchmark gsm8k --hours 1`
+    - `ptb run --agent command --agent-command 'python train.py' --model ./my-model --family qwen3 --benchmark gsm8k --hours 2 --device cpu`
+    """
+    from posttrainbench import api
+    from posttrainbench.config import EvalOverrides
+
+    if sandbox == "none":
+        err.print("[bold red]WARNING: --sandbox none: the agent runs WITHOUT isolation.[/]")
+    config = api.make_config(
+        agent=agent, model=model, benchmark=benchmark, hours=hours, family=family,
+        agent_args={"command": agent_command} if agent_command else {}, seed=seed, sandbox=sandbox,
+        network=not no_network, device=device, prompt_file=prompt_file, label=label,
+        evaluation=EvalOverrides(limit=limit, max_tokens=max_tokens or None, data=eval_data),
+        grace_minutes=grace_minutes,
+    )
+    root = api.results_root(results)
+    err.print(f"run directory: {root / config.run_id}")
+    _show_result(api.run(config, root, progress=_progress), as_json)
+
+
+@app.command()
+def resume(
+    run_dir: Annotated[Path, typer.Argument(help="The run directory of the trial to finish.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Finish a trial after a crash or kill, without redoing finished stages.
+
+    Example: `ptb resume results/gsm8k_Qwen3-1.7B-Base_copy-base_s0_20261122T101500Z_ab12`
+    """
+    from posttrainbench import api
+
+    _show_result(api.resume(run_dir, progress=_progress), as_json)
+
+
+def _show_result(result: Any, as_json: bool) -> None:
+    if as_json:
+        return _print_json(result.model_dump(mode="json"))
+    solve = result.solve or {}
+    out.print(f"[bold]{result.run_id}[/]: {result.status}; agent ended {solve.get('reason', '?')} "
+              f"after {solve.get('wall_seconds', 0):.1f}s; final_model {'submitted' if result.submitted else 'missing'}; "
+              f"accuracy {result.accuracy if result.accuracy is not None else '-'}")
+    if result.error:
+        out.print(f"[red]{result.error.stage}: {result.error.message}[/]")
+
+
+@app.command()
+def status(results: ResultsOpt = None, as_json: JsonOpt = False) -> None:
+    """Show every trial in the results folder and the stage it has reached.
+
+    Examples: `ptb status`, `ptb status --results /shared/ptb --json`
+    """
+    from posttrainbench.status import all_states
+
+    rows = all_states((results or settings.results_dir()).expanduser())
+    if as_json:
+        return _print_json(rows)
+    _table("Trials", ["run id", "agent", "model", "benchmark", "seed", "state", "accuracy"],
+           [[r["run_id"], r["agent"], r["model"], r["benchmark"], r["seed"], r["state"], r["accuracy"]] for r in rows])
+
+
+@app.command(name="eval")
+def eval_(
+    model_path: Annotated[Path, typer.Option(help="Model directory in Hugging Face format.")],
+    benchmark: Annotated[str, typer.Option(help="Benchmark id.")],
+    family: Annotated[Optional[str], typer.Option(help="Family of the base model: picks the fixed chat template (default: from config.json).")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="Evaluate only the first N samples.")] = None,
+    max_tokens: Annotated[Optional[int], typer.Option(help="Token cap (default: the benchmark's first ladder step).")] = None,
+    max_connections: Annotated[Optional[int], typer.Option(help="Concurrent generations (default: the benchmark's).")] = None,
+    data: Annotated[Optional[Path], typer.Option(help="Local data in the benchmark's published schema.")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    backend: Annotated[str, typer.Option(help="Evaluation backend.")] = "hf",
+    json_output_file: Annotated[Optional[Path], typer.Option(help="Write the metrics JSON here.")] = None,
+) -> None:
+    """Evaluate a model directory on one benchmark with the pristine evaluator.
+
+    Examples:
+
+    - `ptb eval --model-path final_model --benchmark gsm8k --limit 20`
+    - `ptb eval --model-path ./ckpt --benchmark gsm8k --data ./gsm8k-local --json-output-file m.json`
+    """
+    from posttrainbench.evaluation.runner import evaluate
+    from posttrainbench.fileio import write_json_atomic
+
+    if not model_path.is_dir():
+        raise PtbError(f"model path {model_path} does not exist or is not a directory")
+    metrics = evaluate(model_path, benchmark, family=family, max_tokens=max_tokens, limit=limit, data=data,
+                       device=device, backend=backend, max_connections=max_connections)
+    if json_output_file is not None:
+        write_json_atomic(json_output_file, metrics)
+    _print_json(metrics)
+
+
+@app.command()
+def report(
+    results: ResultsOpt = None,
+    format: Annotated[str, typer.Option("--format", help="md, csv or json.")] = "md",
+) -> None:
+    """Print the leaderboard of the indexed trials.
+
+    Examples: `ptb report`, `ptb report --format csv > board.csv`
+    """
+    from posttrainbench.report.tables import FORMATS, leaderboard
+    from posttrainbench.results.index import load_results
+
+    if format not in FORMATS:
+        raise PtbError(f"unknown format {format!r}; known: {', '.join(FORMATS)}")
+    rows = leaderboard(load_results((results or settings.results_dir()).expanduser()))
+    sys.stdout.write(FORMATS[format](rows))
+
+
+@app.command()
+def doctor(as_json: JsonOpt = False) -> None:
+    """Check what is installed and usable here: sandbox, GPUs, agent CLIs, extras, HF cache."""
+    from posttrainbench.doctor import checks
+
+    rows = checks()
+    if as_json:
+        return _print_json(rows)
+    _table("ptb doctor", ["check", "ok", "detail"], [[r["check"], "yes" if r["ok"] else "NO", r["detail"]] for r in rows])
+
+
+@app.command()
+def quickstart(
+    directory: Annotated[Path, typer.Option("--dir", help="Where the tiny model, demo data and results go.")] = Path("ptb-quickstart"),
+    sandbox: Annotated[str, typer.Option(help="auto (bubblewrap when it works, else none, loudly), bubblewrap or none.")] = "auto",
+) -> None:
+    """A whole trial on a tiny model built here, on the CPU, with no keys; then the leaderboard.
+
+    Example: `ptb quickstart`
+    """
+    from posttrainbench.quickstart import quickstart as run_quickstart
+
+    result, board = run_quickstart(directory, sandbox, progress=_progress, say=err.print)
+    _show_result(result, False)
+    sys.stdout.write("\n" + board)
+
+
+def main() -> None:
+    """Entry point: one line and exit code 2 for user errors; tracebacks for bugs (and with PTB_DEBUG=1)."""
+    try:
+        app(standalone_mode=False)
+    except PtbError as error:
+        if settings.debug():
+            raise
+        err.print(f"ptb: error: {error}", markup=False, highlight=False)
+        sys.exit(error.exit_code)
+    except typer.Exit as exit_:
+        sys.exit(exit_.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as error:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(error, click.ClickException):
+            error.show()
+            sys.exit(error.exit_code)
+        raise

@@ -1,0 +1,74 @@
+"""The resolved configuration of one trial; saved as ``config.json`` and the only input of ``ptb resume``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SandboxName = Literal["bubblewrap", "none"]
+Device = Literal["cpu", "cuda"]
+
+
+class ModelSpec(BaseModel):
+    """The base model of a trial: a catalog id resolved in the HF cache, or a local directory."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(description="Catalog id (e.g. Qwen/Qwen3-1.7B-Base) or a display name for a local model")
+    path: str = Field(description="Directory holding the weights the agent starts from")
+    family: str = Field(description="Model family: selects the evaluator's fixed chat template")
+    instruct: str | None = Field(default=None, description="Instruct counterpart the agent must not submit")
+
+
+class EvalOverrides(BaseModel):
+    """Deviations from the benchmark's final-evaluation protocol (demos and tests only; recorded)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int | None = Field(default=None, description="Evaluate only the first N samples (None: full set)")
+    max_tokens: list[int] | None = Field(default=None, description="Token caps to try instead of the ladder")
+    data: str | None = Field(default=None, description="Local data in the benchmark's schema instead of the pinned source")
+    backend: str = Field(default="hf", description="Evaluation backend")
+    attempt_timeout_s: float = Field(default=8 * 3600, description="Wall-clock limit of one evaluation attempt")
+
+
+class TrialConfig(BaseModel):
+    """Everything that defines one trial. Identity lives here, never in directory names."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: int = 1
+    run_id: str
+    agent: str = Field(description="Registered agent name")
+    label: str | None = Field(default=None, description="Leaderboard row name (default: the agent name)")
+    agent_args: dict[str, Any] = Field(default_factory=dict, description="Keyword arguments of the agent")
+    model: ModelSpec
+    benchmark: str
+    hours: float = Field(gt=0, description="The agent's time budget")
+    grace_minutes: float = Field(default=5, ge=0, description="Extra time before the hard kill")
+    seed: int = 0
+    sandbox: SandboxName = "bubblewrap"
+    network: bool = True
+    device: Device = "cuda"
+    num_gpus: int = 1
+    prompt_template: str | None = Field(default=None, description="Prompt template text (None: the built-in one)")
+    evaluation: EvalOverrides = Field(default_factory=EvalOverrides)
+    pass_env: list[str] = Field(default_factory=list, description="Extra host variables the agent may see")
+
+    def identity(self) -> str:
+        """Short digest of the config; resume refuses a run directory whose config differs."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    def save(self, path: Path) -> None:
+        from posttrainbench.fileio import write_json_atomic
+
+        write_json_atomic(path, self.model_dump(mode="json"))
+
+    @classmethod
+    def load(cls, path: Path) -> TrialConfig:
+        return cls.model_validate_json(path.read_text())

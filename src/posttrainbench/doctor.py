@@ -1,0 +1,44 @@
+"""``ptb doctor``: what is installed and usable here (sandbox, GPUs, agent CLIs, extras, HF cache)."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import subprocess
+from typing import Any
+
+from posttrainbench import settings
+from posttrainbench.catalog import all_models
+from posttrainbench.sandbox import get_sandbox, sandbox_names
+
+AGENT_CLIS = {"claude-code": "claude", "codex": "codex", "gemini-cli": "gemini", "opencode": "opencode"}
+
+
+def _gpus() -> tuple[bool, str]:
+    if shutil.which("nvidia-smi") is None:
+        return False, "nvidia-smi not found (CPU-only: use --device cpu)"
+    proc = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True, timeout=30)
+    names = proc.stdout.strip().splitlines()
+    return (proc.returncode == 0 and bool(names)), ", ".join(names) or proc.stderr.strip()[:120]
+
+
+def checks() -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for name in sandbox_names():
+        sandbox = get_sandbox(name)
+        problem = sandbox.problem()
+        detail = "no isolation (debug only)" if not sandbox.isolates else (problem or "works")
+        rows.append({"check": f"sandbox {name}", "ok": problem is None, "detail": detail})
+    ok, detail = _gpus()
+    rows.append({"check": "GPUs", "ok": ok, "detail": detail})
+    for extra, module in (("[hf] evaluator", "inspect_ai"), ("[hf] torch", "torch"), ("[hf] transformers", "transformers"),
+                          ("[vllm] backend", "vllm")):
+        found = importlib.util.find_spec(module) is not None
+        rows.append({"check": extra, "ok": found, "detail": "installed" if found else f"missing: pip install 'posttrainbench{extra.split()[0]}'"})
+    for agent, cli in AGENT_CLIS.items():
+        path = shutil.which(cli)
+        rows.append({"check": f"agent CLI {agent}", "ok": path is not None, "detail": path or f"`{cli}` not on PATH"})
+    hub = settings.hf_home() / "hub"
+    cached = [m.id for m in all_models() if (hub / f"models--{m.id.replace('/', '--')}").is_dir()]
+    rows.append({"check": "HF cache", "ok": hub.is_dir(), "detail": f"{hub}: {len(cached)}/4 base models cached"})
+    return rows

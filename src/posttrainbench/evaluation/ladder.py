@@ -1,0 +1,85 @@
+"""The final evaluation: the pristine evaluator in a fresh process, retried down the token ladder.
+
+Each attempt runs ``python -m posttrainbench eval`` from the installed package (never the workspace copy)
+and is recorded in ``evaluation/attempts.jsonl``; a resumed trial continues with the next attempt.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from posttrainbench.catalog import TokenStep, get_benchmark
+from posttrainbench.config import TrialConfig
+from posttrainbench.errors import StageError
+from posttrainbench.fileio import iso_now, read_json, tail_lines, write_json_atomic
+from posttrainbench.paths import RunPaths
+
+
+def ladder_for(config: TrialConfig) -> list[TokenStep]:
+    caps = config.evaluation.max_tokens
+    if caps:
+        return [TokenStep(cap, 1) for cap in caps]
+    return list(get_benchmark(config.benchmark).ladder)
+
+
+def _attempt_plan(config: TrialConfig) -> list[int]:
+    return [step.max_tokens for step in ladder_for(config) for _ in range(step.attempts)]
+
+
+def _done_attempts(paths: RunPaths) -> list[dict[str, Any]]:
+    if not paths.attempts.exists():
+        return []
+    return [json.loads(line) for line in paths.attempts.read_text().splitlines() if line.strip()]
+
+
+def eval_argv(config: TrialConfig, model_path: Path, max_tokens: int, output: Path) -> list[str]:
+    argv = [
+        sys.executable, "-m", "posttrainbench", "eval",
+        "--model-path", str(model_path), "--benchmark", config.benchmark, "--family", config.model.family,
+        "--max-tokens", str(max_tokens), "--device", config.device, "--backend", config.evaluation.backend,
+        "--json-output-file", str(output),
+    ]
+    if config.evaluation.limit is not None:
+        argv += ["--limit", str(config.evaluation.limit)]
+    if config.evaluation.data is not None:
+        argv += ["--data", config.evaluation.data]
+    return argv
+
+
+def run_ladder(config: TrialConfig, paths: RunPaths) -> dict[str, Any]:
+    """Return the metrics of the first successful attempt; raise ``StageError`` when every attempt fails."""
+    paths.evaluation_dir.mkdir(parents=True, exist_ok=True)
+    plan = _attempt_plan(config)
+    done = _done_attempts(paths)
+    for index in range(len(done), len(plan)):
+        attempt, cap = index + 1, plan[index]
+        log = paths.attempt_log(attempt)
+        output = paths.evaluation_dir / f"metrics-{attempt}.json"
+        started = time.monotonic()
+        with open(log, "w") as handle:
+            try:
+                proc = subprocess.run(
+                    eval_argv(config, paths.final_model, cap, output),
+                    stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    timeout=config.evaluation.attempt_timeout_s,
+                )
+                code: int | None = proc.returncode
+            except subprocess.TimeoutExpired:
+                code = None
+        ok = code == 0 and output.is_file() and isinstance(read_json(output).get("accuracy"), int | float)
+        record = {"attempt": attempt, "max_tokens": cap, "exit_code": code, "ok": ok,
+                  "seconds": round(time.monotonic() - started, 2), "finished_at": iso_now(), "log": str(log.relative_to(paths.root))}
+        with open(paths.attempts, "a") as handle:
+            handle.write(json.dumps(record) + "\n")
+        if ok:
+            metrics = {**read_json(output), "attempt": attempt, "attempts_planned": len(plan)}
+            write_json_atomic(paths.metrics, metrics)
+            return metrics
+    last = _done_attempts(paths)[-1] if plan else None
+    tail = tail_lines(paths.root / last["log"]) if last else []
+    raise StageError("evaluate", f"all {len(plan)} evaluation attempts failed; last: {tail[-1] if tail else 'no output'}")

@@ -1,0 +1,100 @@
+"""``RunPaths`` is the only code that knows the file names inside a run directory.
+
+::
+
+    <run_dir>/
+      config.json            the trial's resolved configuration (what resume rebuilds from)
+      result.json            the record of the trial (written by stage record, atomically)
+      stages/<stage>.json    done-marker of each finished stage, with its outputs (written last)
+      prompt.txt             the prompt the agent received
+      manifest.json          sha256 of every file the harness placed in the workspace
+      workspace/             the agent's working directory; weight files are pruned after collect
+      agent/output.log       the agent's stdout+stderr, one UTC timestamp per line
+      agent/prompt.txt       copy of the prompt handed to the agent as a file
+      monitor.jsonl          CPU / memory / disk / GPU samples taken during solve
+      final_model/           the model the agent left in workspace/final_model
+      audit.json             integrity verdicts
+      evaluation/            attempt-<k>.log per evaluation attempt, attempts.jsonl
+      metrics.json           metrics of the successful evaluation attempt
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+STAGES = ("prepare", "preflight", "solve", "collect", "audit", "evaluate", "record")
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.json"
+
+    @property
+    def result(self) -> Path:
+        return self.root / "result.json"
+
+    @property
+    def stages_dir(self) -> Path:
+        return self.root / "stages"
+
+    def stage_marker(self, stage: str) -> Path:
+        return self.stages_dir / f"{stage}.json"
+
+    def stage_started(self, stage: str) -> Path:
+        return self.stages_dir / f"{stage}.started.json"
+
+    @property
+    def prompt(self) -> Path:
+        return self.root / "prompt.txt"
+
+    @property
+    def manifest(self) -> Path:
+        return self.root / "manifest.json"
+
+    @property
+    def workspace(self) -> Path:
+        return self.root / "workspace"
+
+    @property
+    def agent_dir(self) -> Path:
+        return self.root / "agent"
+
+    @property
+    def output_log(self) -> Path:
+        return self.agent_dir / "output.log"
+
+    @property
+    def agent_prompt(self) -> Path:
+        return self.agent_dir / "prompt.txt"
+
+    @property
+    def monitor(self) -> Path:
+        return self.root / "monitor.jsonl"
+
+    @property
+    def final_model(self) -> Path:
+        return self.root / "final_model"
+
+    @property
+    def audit(self) -> Path:
+        return self.root / "audit.json"
+
+    @property
+    def evaluation_dir(self) -> Path:
+        return self.root / "evaluation"
+
+    def attempt_log(self, attempt: int) -> Path:
+        return self.evaluation_dir / f"attempt-{attempt}.log"
+
+    @property
+    def attempts(self) -> Path:
+        return self.evaluation_dir / "attempts.jsonl"
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / "metrics.json"

@@ -1,0 +1,32 @@
+"""Stage preflight: the GPU(s) the trial needs are visible, free and usable; fail fast otherwise."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from typing import Any
+
+from posttrainbench.config import TrialConfig
+from posttrainbench.errors import StageError
+
+
+def _smi(*query: str) -> list[list[str]]:
+    out = subprocess.run(["nvidia-smi", *query, "--format=csv,noheader"], capture_output=True, text=True, timeout=60)
+    if out.returncode != 0:
+        raise StageError("preflight", f"nvidia-smi failed: {(out.stderr or out.stdout).strip()[:200]}")
+    return [[cell.strip() for cell in line.split(",")] for line in out.stdout.strip().splitlines() if line.strip()]
+
+
+def check(config: TrialConfig) -> dict[str, Any]:
+    """Return what was found; raise ``StageError`` with the reason when the machine cannot run the trial."""
+    if config.device == "cpu":
+        return {"device": "cpu", "note": "CPU-only mode (tests and demos): no GPU checks"}
+    if shutil.which("nvidia-smi") is None:
+        raise StageError("preflight", "no nvidia-smi on PATH: no usable NVIDIA GPU (use --device cpu for a demo)")
+    gpus = _smi("--query-gpu=index,name,memory.used,memory.total")
+    if len(gpus) < config.num_gpus:
+        raise StageError("preflight", f"trial needs {config.num_gpus} GPU(s), {len(gpus)} visible")
+    busy = _smi("--query-compute-apps=pid,used_memory")
+    if busy:
+        raise StageError("preflight", f"GPU busy: {len(busy)} compute process(es) already running: {busy[:3]}")
+    return {"device": "cuda", "gpus": [dict(zip(("index", "name", "memory_used", "memory_total"), g, strict=False)) for g in gpus]}

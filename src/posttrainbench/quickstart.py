@@ -1,0 +1,45 @@
+"""``ptb quickstart``: build a tiny model and demo data, run one whole trial on the CPU, print the board."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from posttrainbench import api
+from posttrainbench.config import EvalOverrides
+from posttrainbench.report.tables import leaderboard, to_markdown
+from posttrainbench.results.index import load_results
+from posttrainbench.sandbox import get_sandbox
+from posttrainbench.sandbox.none import WARNING
+from posttrainbench.trial import ProgressFn
+
+
+def pick_sandbox(choice: str, say: Callable[[str], Any]) -> str:
+    if choice != "auto":
+        return choice
+    problem = get_sandbox("bubblewrap").problem()
+    if problem is None:
+        return "bubblewrap"
+    say(f"[bold red]bubblewrap is not usable here ({problem}). {WARNING}[/]")
+    return "none"
+
+
+def quickstart(directory: Path, sandbox: str, progress: ProgressFn, say: Callable[[str], Any]) -> tuple[Any, str]:
+    from posttrainbench.tiny import build_tiny_qwen3, write_demo_gsm8k
+
+    directory = directory.expanduser().resolve()
+    model_dir = directory / "tiny-qwen3"
+    if not (model_dir / "config.json").is_file():
+        say(f"building a tiny Qwen3 model in {model_dir}")
+        build_tiny_qwen3(model_dir)
+    data = write_demo_gsm8k(directory / "gsm8k-demo")
+    config = api.make_config(
+        agent="copy-base", model=str(model_dir), family="qwen3", benchmark="gsm8k", hours=0.1,
+        sandbox=pick_sandbox(sandbox, say), device="cpu", label="copy-base (quickstart)",
+        evaluation=EvalOverrides(limit=5, max_tokens=[32], data=str(data)), grace_minutes=1,
+    )
+    results = api.results_root(directory / "results")
+    say(f"run directory: {results / config.run_id}")
+    result = api.run(config, results, progress=progress)
+    return result, to_markdown(leaderboard(load_results(results)))

@@ -1,0 +1,43 @@
+"""One small registry for every extension point (benchmarks, models, agents, sandboxes).
+
+A new benchmark or agent is one file that calls ``register`` (usually through a decorator)
+plus one import line in its package's ``__init__``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from posttrainbench.errors import UnknownNameError
+
+T = TypeVar("T")
+
+_REGISTRY: dict[str, dict[str, Any]] = {}
+
+
+def register(kind: str, name: str, obj: T) -> T:
+    """Add ``obj`` under ``kind``/``name``; a second registration of one name is a bug."""
+    table = _REGISTRY.setdefault(kind, {})
+    if name in table and table[name] is not obj:
+        raise ValueError(f"{kind} {name!r} registered twice")
+    table[name] = obj
+    return obj
+
+
+def registrar(kind: str, name: str) -> Callable[[T], T]:
+    """Decorator form of :func:`register`."""
+    return lambda obj: register(kind, name, obj)
+
+
+def lookup(kind: str, name: str) -> Any:
+    """Return the object registered as ``kind``/``name`` or raise a one-line error listing the known names."""
+    table = _REGISTRY.get(kind, {})
+    if name not in table:
+        raise UnknownNameError(kind, name, list(table))
+    return table[name]
+
+
+def names(kind: str) -> list[str]:
+    """All names registered under ``kind``, in registration order."""
+    return list(_REGISTRY.get(kind, {}))

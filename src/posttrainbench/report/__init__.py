@@ -1,0 +1,1 @@
+"""Leaderboard tables from recorded results (markdown, CSV, JSON)."""

@@ -1,0 +1,67 @@
+"""The sandbox interface: turn an agent command into the argv that runs it isolated."""
+
+from __future__ import annotations
+
+import shutil
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from posttrainbench import registry
+
+KIND = "sandbox"
+
+
+@dataclass
+class LaunchSpec:
+    """What a sandbox needs to know to run one agent process."""
+
+    argv: list[str]
+    workspace: Path
+    scratch: Path
+    """Private, disposable directory for this launch: sandbox layers, the agent's /tmp and home."""
+    hf_home: Path
+    network: bool = True
+    hidden: list[Path] = field(default_factory=list)
+    """Host paths the agent must not see (results root, secrets directory)."""
+    readonly: list[Path] = field(default_factory=list)
+    """Host directories the agent reads but cannot change (the base model when it is not in the HF cache)."""
+
+    @property
+    def home(self) -> Path:
+        """The agent's $HOME as seen from inside the sandbox."""
+        return Path("/tmp/home")
+
+
+class Sandbox(ABC):
+    """One isolation backend. Subclasses fill ``wrap``; ``cleanup`` removes the scratch layers."""
+
+    name: str = ""
+    isolates: bool = True
+
+    @abstractmethod
+    def wrap(self, spec: LaunchSpec) -> list[str]:
+        """Return the argv that runs ``spec.argv`` inside this sandbox (the env is passed by the caller)."""
+
+    def agent_home(self, spec: LaunchSpec) -> Path:
+        """The directory to pass as $HOME to the agent (as it sees it)."""
+        return spec.home
+
+    def prepare_scratch(self, spec: LaunchSpec) -> None:
+        (spec.scratch / "tmp" / "home").mkdir(parents=True, exist_ok=True)
+
+    def cleanup(self, spec: LaunchSpec) -> None:
+        shutil.rmtree(spec.scratch, ignore_errors=True)
+
+    def problem(self) -> str | None:
+        """Why this sandbox cannot run here, or None when it can."""
+        return None
+
+
+def get_sandbox(name: str) -> Sandbox:
+    factory = registry.lookup(KIND, name)
+    return factory()  # type: ignore[no-any-return]
+
+
+def sandbox_names() -> list[str]:
+    return registry.names(KIND)

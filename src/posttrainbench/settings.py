@@ -1,0 +1,43 @@
+"""Every ``PTB_*`` environment variable is read here, once. Flags win over these, these over defaults."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else None
+
+
+def results_dir() -> Path:
+    """Where run directories and the results index live (``PTB_RESULTS``, default ``./results``)."""
+    return Path(_env("PTB_RESULTS") or "results").expanduser()
+
+
+def hf_home() -> Path:
+    """The shared Hugging Face cache the agent sees copy-on-write (``HF_HOME`` as HF tools read it)."""
+    return Path(_env("HF_HOME") or Path.home() / ".cache" / "huggingface").expanduser()
+
+
+def scratch_dir() -> Path:
+    """Node-local scratch for sandbox layers and the agent's /tmp (``PTB_SCRATCH``, default the system tmp)."""
+    return Path(_env("PTB_SCRATCH") or tempfile.gettempdir()).expanduser()
+
+
+def secrets_dir() -> Path | None:
+    """Directory holding agent credentials (``PTB_SECRETS_DIR``); always hidden from the agent."""
+    value = _env("PTB_SECRETS_DIR")
+    return Path(value).expanduser() if value else None
+
+
+def debug() -> bool:
+    """``PTB_DEBUG=1`` shows tracebacks for user-facing errors too."""
+    return (_env("PTB_DEBUG") or "").lower() in ("1", "true", "yes")
+
+
+def monitor_interval() -> float:
+    """Seconds between system monitor samples during solve (``PTB_MONITOR_INTERVAL``, default 60)."""
+    return float(_env("PTB_MONITOR_INTERVAL") or 60)

@@ -1,0 +1,124 @@
+"""Stage solve: run the agent in its sandbox until it exits or its hard deadline passes."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from posttrainbench import settings
+from posttrainbench.agents import AgentContext, create_agent
+from posttrainbench.config import TrialConfig
+from posttrainbench.fileio import iso_now, read_json, write_json_atomic
+from posttrainbench.monitor import SystemMonitor
+from posttrainbench.paths import RunPaths
+from posttrainbench.process import ExitInfo, run_with_deadline
+from posttrainbench.sandbox import LaunchSpec, get_sandbox
+from posttrainbench.workspace import PROMPT_FILE, write_deadline
+
+# Host variables any agent may see; credentials come only through the agent's declared names.
+ENV_ALLOWLIST = (
+    "PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TERM", "TZ",
+    "CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES", "NVIDIA_DRIVER_CAPABILITIES", "LD_LIBRARY_PATH", "CUDA_HOME",
+    "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
+    "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE",
+)
+
+
+def agent_env(config: TrialConfig, declared: tuple[str, ...], home: Path, tmp: Path, prompt: str, prompt_file: Path) -> dict[str, str]:
+    """The agent's whole environment: the allowlist, its declared variables, and the trial's PTB_* facts."""
+    names = (*ENV_ALLOWLIST, *declared, *config.pass_env)
+    env = {name: os.environ[name] for name in names if name in os.environ}
+    env.update(
+        HOME=str(home),
+        TMPDIR=str(tmp),
+        HF_HOME=str(settings.hf_home()),
+        PTB_PROMPT=prompt,
+        PTB_PROMPT_FILE=str(prompt_file),
+        PTB_BASE_MODEL=config.model.id,
+        PTB_BASE_MODEL_PATH=config.model.path,
+        PTB_BENCHMARK=config.benchmark,
+        PTB_HOURS=f"{config.hours:g}",
+    )
+    return env
+
+
+def _hidden_paths(paths: RunPaths) -> list[Path]:
+    hidden = [paths.root.parent.resolve()]
+    secrets = settings.secrets_dir()
+    if secrets is not None:
+        hidden.append(secrets.resolve())
+    return hidden
+
+
+def _readonly_paths(config: TrialConfig) -> list[Path]:
+    model = Path(config.model.path).resolve()
+    return [] if model.is_relative_to(settings.hf_home().resolve()) else [model]
+
+
+def solve(config: TrialConfig, paths: RunPaths) -> dict[str, Any]:
+    """Run (or, after a crash, continue) the agent; return the solve record for the stage marker."""
+    state_file = paths.stage_started("solve")
+    if state_file.exists():
+        state = read_json(state_file)
+    else:
+        now = time.time()
+        deadline = now + config.hours * 3600
+        state = {"started_at": iso_now(), "deadline": deadline, "hard_deadline": deadline + config.grace_minutes * 60, "segments": []}
+        write_deadline(paths, deadline)
+        write_json_atomic(state_file, state)
+    if time.time() >= state["hard_deadline"]:
+        # The harness died while the agent ran and the budget is gone: record it, never rerun.
+        state["segments"].append({"reason": "interrupted", "exit_code": None, "signal": None, "wall_seconds": 0.0})
+    else:
+        info = _launch(config, paths, state, segment=len(state["segments"]))
+        state["segments"].append(info.to_dict())
+    write_json_atomic(state_file, state)
+    last = state["segments"][-1]
+    return {
+        **last,
+        "wall_seconds": round(sum(s["wall_seconds"] for s in state["segments"]), 3),
+        "segments": len(state["segments"]),
+        "started_at": state["started_at"],
+        "ended_at": iso_now(),
+        "budget_seconds": config.hours * 3600,
+        "sandbox": config.sandbox,
+    }
+
+
+def _launch(config: TrialConfig, paths: RunPaths, state: dict[str, Any], segment: int) -> ExitInfo:
+    sandbox = get_sandbox(config.sandbox)
+    agent = create_agent(config.agent, **config.agent_args)
+    scratch = settings.scratch_dir() / f"ptb-{config.run_id}-{segment}"
+    spec = LaunchSpec(
+        argv=[],
+        workspace=paths.workspace.resolve(),
+        scratch=scratch,
+        hf_home=settings.hf_home().resolve(),
+        network=config.network,
+        hidden=_hidden_paths(paths),
+        readonly=_readonly_paths(config),
+    )
+    prompt = paths.prompt.read_text()
+    prompt_file = spec.workspace / PROMPT_FILE
+    ctx = AgentContext(
+        workspace=spec.workspace, prompt=prompt, prompt_file=prompt_file, base_model=config.model.id,
+        base_model_path=Path(config.model.path), benchmark=config.benchmark, hours=config.hours,
+    )
+    spec.argv = agent.command(ctx)
+    sandbox.prepare_scratch(spec)
+    home = sandbox.agent_home(spec)
+    env = agent_env(config, agent.required_env, home, home.parent, prompt, prompt_file)
+    paths.agent_dir.mkdir(parents=True, exist_ok=True)
+    paths.agent_prompt.write_text(prompt)
+    if not sandbox.isolates:
+        with open(paths.output_log, "a") as log:
+            log.write(f"[{iso_now()}] ptb: WARNING: --sandbox none: the agent runs without isolation\n")
+    try:
+        with SystemMonitor(paths.monitor, paths.workspace, settings.monitor_interval()):
+            return run_with_deadline(
+                sandbox.wrap(spec), env=env, cwd=spec.workspace, log=paths.output_log, deadline=state["hard_deadline"],
+            )
+    finally:
+        sandbox.cleanup(spec)
