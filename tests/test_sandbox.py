@@ -1,0 +1,104 @@
+"""The bubblewrap sandbox really isolates: checked with real bwrap, never with a mock."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from posttrainbench.sandbox import LaunchSpec, get_sandbox
+
+pytestmark = pytest.mark.requires_bwrap
+
+
+def run_in_sandbox(tmp_path: Path, script: str, *, network: bool = True, hidden: list[Path] | None = None,
+                   env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    workspace = tmp_path / "ws"
+    workspace.mkdir(exist_ok=True)
+    spec = LaunchSpec(["bash", "-c", script], workspace=workspace, scratch=tmp_path / "scratch-sbx",
+                      hf_home=Path(os.environ["HF_HOME"]), network=network, hidden=hidden or [])
+    sandbox = get_sandbox("bubblewrap")
+    sandbox.prepare_scratch(spec)
+    try:
+        return subprocess.run(sandbox.wrap(spec), capture_output=True, text=True, timeout=60,
+                              env=env or {"PATH": os.environ["PATH"], "HOME": "/tmp/home"})
+    finally:
+        sandbox.cleanup(spec)
+
+
+def test_writes_outside_the_workspace_do_not_reach_the_host(tmp_path: Path) -> None:
+    outside = Path("/var/tmp") / f"ptb-sandbox-probe-{os.getpid()}"
+    proc = run_in_sandbox(tmp_path, f"echo mine > ws_file && echo x > {outside} && cat {outside} && mkdir -p /opt/ptbprobe")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "x"  # the write worked inside ...
+    assert not outside.exists() and not Path("/opt/ptbprobe").exists()  # ... and never reached the host
+    assert (tmp_path / "ws" / "ws_file").read_text() == "mine\n"
+    assert not (tmp_path / "scratch-sbx").exists()  # the layers are gone after cleanup
+
+
+def test_cannot_see_or_signal_harness_processes(tmp_path: Path) -> None:
+    victim = subprocess.Popen(["sleep", "300"])
+    try:
+        proc = run_in_sandbox(tmp_path, f"ls /proc | grep -c '^[0-9]' ; kill -9 {victim.pid}; echo kill=$?")
+        count, kill_line = proc.stdout.split()
+        assert int(count) < 10
+        assert kill_line != "kill=0"
+        assert victim.poll() is None
+    finally:
+        victim.kill()
+
+
+def test_hf_cache_is_copy_on_write(tmp_path: Path) -> None:
+    hf = Path(os.environ["HF_HOME"])
+    shared = hf / "hub" / "shared.txt"
+    shared.write_text("original\n")
+    (hf / "token").write_text("hf_secret_token\n")
+    proc = run_in_sandbox(tmp_path, f"cat {shared}; echo changed > {shared}; echo new > {hf}/hub/download.bin; "
+                                    f"cat {shared}; cat {hf}/token; echo end")
+    assert proc.stdout.split() == ["original", "changed", "end"]  # readable, writable, token hidden
+    assert shared.read_text() == "original\n"
+    assert not (hf / "hub" / "download.bin").exists()
+
+
+def test_hidden_paths_and_secrets(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    (results / "other-run").mkdir(parents=True)
+    (results / "other-run" / "result.json").write_text("{}")
+    env = {"PATH": os.environ["PATH"], "HOME": "/tmp/home"}
+    os.environ["PTB_TEST_SECRET"] = "s3cr3t"
+    try:
+        proc = run_in_sandbox(tmp_path, f"ls -A {results} | wc -l; env", hidden=[results], env=env)
+    finally:
+        del os.environ["PTB_TEST_SECRET"]
+    lines = proc.stdout.splitlines()
+    assert lines[0].strip() == "0"
+    assert "s3cr3t" not in proc.stdout
+
+
+def test_network_can_be_cut(tmp_path: Path) -> None:
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    port = server.getsockname()[1]
+    threading.Thread(target=lambda: [server.accept() for _ in range(2)], daemon=True).start()
+    probe = f"python3 -c \"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=3); print('connected')\""
+    try:
+        assert "connected" in run_in_sandbox(tmp_path, probe, network=True).stdout
+        cut = run_in_sandbox(tmp_path, probe, network=False)
+        assert "connected" not in cut.stdout and cut.returncode != 0
+    finally:
+        server.close()
+
+
+def test_agent_runs_as_root_in_its_own_namespace_and_can_install(tmp_path: Path) -> None:
+    proc = run_in_sandbox(tmp_path, "id -u; echo 'print(42)' > /usr/local/lib/ptb_probe_mod.py && echo ok; echo $$")
+    uid, ok, pid = proc.stdout.split()
+    assert (uid, ok) == ("0", "ok")
+    assert int(pid) < 10  # own PID namespace
+    assert not Path("/usr/local/lib/ptb_probe_mod.py").exists()
+    time.sleep(0)

@@ -1,0 +1,77 @@
+import hashlib
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from posttrainbench.config import ModelSpec, TrialConfig
+from posttrainbench.errors import PtbError
+from posttrainbench.paths import RunPaths
+from posttrainbench.workspace import build_workspace, render_prompt, write_deadline
+
+
+def make_config(**overrides: object) -> TrialConfig:
+    values: dict[str, object] = dict(
+        run_id="r1", agent="copy-base", benchmark="gsm8k", hours=10,
+        model=ModelSpec(id="Qwen/Qwen3-1.7B-Base", path="/nonexistent", family="qwen3"),
+    )
+    values.update(overrides)
+    return TrialConfig(**values)  # type: ignore[arg-type]
+
+
+def test_workspace_contents_and_manifest(tmp_path: Path) -> None:
+    paths = RunPaths(tmp_path / "run")
+    manifest = build_workspace(make_config(), paths)
+    ws = paths.workspace
+    assert set(manifest) == {"evaluate.py", "timer.sh", "prompt.txt", "task.json",
+                             "templates/qwen3.jinja", "templates/smollm3.jinja", "templates/gemma3.jinja"}
+    for relative, digest in manifest.items():
+        assert hashlib.sha256((ws / relative).read_bytes()).hexdigest() == digest
+    assert json.loads(paths.manifest.read_text()) == manifest
+    assert os.access(ws / "timer.sh", os.X_OK) and os.access(ws / "evaluate.py", os.X_OK)
+    assert json.loads((ws / "task.json").read_text())["benchmark"] == "gsm8k"
+    assert paths.prompt.read_text() == (ws / "prompt.txt").read_text()
+
+
+def test_prompt_covers_objective_rules_and_placeholders() -> None:
+    text = render_prompt(make_config(hours=3))
+    assert "Qwen/Qwen3-1.7B-Base" in text and "GSM8K (Grade School Math 8K)" in text
+    assert "3 hours" in text and "final_model" in text and "timer.sh" in text
+    assert "one NVIDIA GPU" in text
+    assert all(f"{n}." in text for n in range(1, 8))  # the seven rules
+
+
+def test_custom_prompt_template() -> None:
+    config = make_config(prompt_template="Train {model} for {benchmark} in {num_hours}h. {gpu_info}", device="cpu", hours=0.5)
+    assert render_prompt(config) == "Train Qwen/Qwen3-1.7B-Base for GSM8K (Grade School Math 8K) in 0.5h. This machine has no GPU; all work runs on the CPU."
+    with pytest.raises(PtbError, match="unknown placeholder"):
+        render_prompt(make_config(prompt_template="{model} {dataset}"))
+
+
+def test_evaluate_launcher_calls_the_installed_evaluator(tmp_path: Path) -> None:
+    paths = RunPaths(tmp_path / "run")
+    build_workspace(make_config(), paths)
+    out = subprocess.run([str(paths.workspace / "evaluate.py"), "--help"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "--model-path" in out.stdout and "--limit" in out.stdout
+
+
+def _timer(ws: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["bash", str(ws / "timer.sh")], capture_output=True, text=True, cwd=cwd)
+
+
+def test_timer_counts_down_and_expires(tmp_path: Path) -> None:
+    paths = RunPaths(tmp_path / "run")
+    build_workspace(make_config(), paths)
+    ws = paths.workspace
+    not_started = _timer(ws, ws)
+    assert not_started.returncode == 1 and "not started" in not_started.stdout
+    write_deadline(paths, time.time() + 2 * 3600 + 5 * 60 + 30)
+    assert _timer(ws, tmp_path).stdout.splitlines()[-1] == "2:05"  # works from another directory too
+    write_deadline(paths, time.time() + 59 * 60 + 30)
+    assert _timer(ws, ws).stdout.splitlines()[-1] == "0:59"
+    write_deadline(paths, time.time() - 1)
+    assert "expired" in _timer(ws, ws).stdout
