@@ -261,7 +261,7 @@ def main() -> None:
     except PtbError as error:
         if settings.debug():
             raise
-        err.print(f"ptb: error: {error}", markup=False, highlight=False)
+        sys.stderr.write(f"ptb: error: {error}\n")  # plain: one line, never wrapped
         sys.exit(error.exit_code)
     except typer.Exit as exit_:
         sys.exit(exit_.exit_code)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -68,18 +69,22 @@ def solve(config: TrialConfig, paths: RunPaths) -> dict[str, Any]:
         state = {"started_at": iso_now(), "deadline": deadline, "hard_deadline": deadline + config.grace_minutes * 60, "segments": []}
         write_deadline(paths, deadline)
         write_json_atomic(state_file, state)
-    if time.time() >= state["hard_deadline"]:
-        # The harness died while the agent ran and the budget is gone: record it, never rerun.
-        state["segments"].append({"reason": "interrupted", "exit_code": None, "signal": None, "wall_seconds": 0.0})
-    else:
-        info = _launch(config, paths, state, segment=len(state["segments"]))
-        state["segments"].append(info.to_dict())
+    segments = state["segments"]
+    if segments and segments[-1]["reason"] == "running":
+        # The harness died while the agent ran: that launch ended at its last sign of life.
+        segments[-1] = {**segments[-1], "reason": "interrupted", "wall_seconds": _last_sign_of_life(paths) - segments[-1]["start"]}
+    if not segments or segments[-1]["reason"] == "interrupted":
+        if time.time() < state["hard_deadline"]:
+            segments.append({"reason": "running", "start": time.time(), "wall_seconds": 0.0})
+            write_json_atomic(state_file, state)
+            info = _launch(config, paths, state, segment=len(segments) - 1)
+            segments[-1] = {"start": segments[-1]["start"], **info.to_dict()}
     write_json_atomic(state_file, state)
-    last = state["segments"][-1]
+    last = {key: value for key, value in segments[-1].items() if key != "start"}
     return {
         **last,
-        "wall_seconds": round(sum(s["wall_seconds"] for s in state["segments"]), 3),
-        "segments": len(state["segments"]),
+        "wall_seconds": round(sum(s["wall_seconds"] for s in segments), 3),
+        "segments": len(segments),
         "started_at": state["started_at"],
         "ended_at": iso_now(),
         "budget_seconds": config.hours * 3600,
@@ -87,10 +92,21 @@ def solve(config: TrialConfig, paths: RunPaths) -> dict[str, Any]:
     }
 
 
+def _scratch(config: TrialConfig, segment: int) -> Path:
+    return settings.scratch_dir() / f"ptb-{config.run_id}-{segment}"
+
+
+def _last_sign_of_life(paths: RunPaths) -> float:
+    times = [path.stat().st_mtime for path in (paths.output_log, paths.monitor, paths.stage_started("solve")) if path.exists()]
+    return max(times)
+
+
 def _launch(config: TrialConfig, paths: RunPaths, state: dict[str, Any], segment: int) -> ExitInfo:
     sandbox = get_sandbox(config.sandbox)
     agent = create_agent(config.agent, **config.agent_args)
-    scratch = settings.scratch_dir() / f"ptb-{config.run_id}-{segment}"
+    for earlier in range(segment):  # layers left behind by a launch whose harness was killed
+        shutil.rmtree(_scratch(config, earlier), ignore_errors=True)
+    scratch = _scratch(config, segment)
     spec = LaunchSpec(
         argv=[],
         workspace=paths.workspace.resolve(),

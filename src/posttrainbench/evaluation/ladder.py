@@ -56,6 +56,8 @@ def run_ladder(config: TrialConfig, paths: RunPaths) -> dict[str, Any]:
     paths.evaluation_dir.mkdir(parents=True, exist_ok=True)
     plan = _attempt_plan(config)
     done = _done_attempts(paths)
+    if done and done[-1]["ok"] and paths.metrics.is_file():
+        return read_json(paths.metrics)  # type: ignore[no-any-return]  # crashed after success: keep it
     for index in range(len(done), len(plan)):
         attempt, cap = index + 1, plan[index]
         log = paths.attempt_log(attempt)

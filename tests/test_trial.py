@@ -1,0 +1,131 @@
+"""Whole trials: real sandbox, real agent processes, real evaluation on a tiny model."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from posttrainbench import api
+from posttrainbench.config import EvalOverrides
+from posttrainbench.paths import STAGES, RunPaths
+from posttrainbench.results.index import load_results
+from posttrainbench.trial import Trial
+
+pytestmark = [pytest.mark.requires_bwrap, pytest.mark.slow]
+
+
+def config_for(tiny_model: Path, demo_gsm8k: Path, agent: str = "command", command: str | None = None, **kw: object):
+    return api.make_config(
+        agent=agent, agent_args={"command": command} if command else {}, model=str(tiny_model), family="qwen3",
+        benchmark="gsm8k", hours=kw.pop("hours", 0.05), device="cpu", sandbox=kw.pop("sandbox", "bubblewrap"),  # type: ignore[arg-type]
+        evaluation=EvalOverrides(limit=2, max_tokens=[8], data=str(demo_gsm8k)), grace_minutes=kw.pop("grace_minutes", 0.5),  # type: ignore[arg-type]
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_command_agent_that_copies_the_base_model(tiny_model: Path, demo_gsm8k: Path, isolated_env: Path) -> None:
+    command = ('cp -r "$PTB_BASE_MODEL_PATH" final_model && test "$(cat "$PTB_PROMPT_FILE")" = "$(printf %s "$PTB_PROMPT")" '
+               '&& bash timer.sh && echo secret=${PTB_SECRET_PROBE:-none} && ls -A "$(dirname "$PWD")" | wc -l')
+    os.environ["PTB_SECRET_PROBE"] = "leak"
+    try:
+        result = api.run(config_for(tiny_model, demo_gsm8k, command=command))
+    finally:
+        del os.environ["PTB_SECRET_PROBE"]
+    paths = RunPaths(isolated_env / "results" / result.run_id)
+    assert result.status == "success", result.error
+    assert result.solve and result.solve["reason"] == "normal"
+    assert result.submitted and (paths.final_model / "config.json").is_file()
+    assert not (paths.workspace / "final_model").exists()
+    assert result.metrics and result.metrics["n"] == 2 and result.metrics["max_tokens"] == 8
+    assert result.protocol_overrides["limit"] == 2
+    assert {v["verdict"] for v in result.verdicts} == {"unknown"}
+    log = paths.output_log.read_text()
+    assert "Remaining time (hours:minutes):" in log
+    assert re.search(r"\] 0:0[23]$", log, re.MULTILINE)  # 3 minutes budget, read within the first seconds
+    assert "secret=none" in log
+    assert log.splitlines()[-1].endswith("] 1")  # the run directory's siblings are hidden: only workspace
+    assert json.loads(paths.result.read_text())["status"] == "success"
+    assert paths.monitor.read_text().count("\n") >= 1
+    assert [r.run_id for r in load_results(isolated_env / "results")] == [result.run_id]
+
+
+def test_agent_that_leaves_no_final_model(tiny_model: Path, demo_gsm8k: Path) -> None:
+    result = api.run(config_for(tiny_model, demo_gsm8k, command="echo thinking; exit 3"))
+    assert result.status == "no_submission"
+    assert result.solve and (result.solve["reason"], result.solve["exit_code"]) == ("error", 3)
+    assert not result.submitted and result.metrics is None
+
+
+def test_agent_past_its_deadline_is_killed_and_its_model_still_evaluated(tiny_model: Path, demo_gsm8k: Path) -> None:
+    command = 'cp -r "$PTB_BASE_MODEL_PATH" final_model; trap "" TERM; sleep 600'
+    started = time.monotonic()
+    result = api.run(config_for(tiny_model, demo_gsm8k, command=command, hours=1 / 3600, grace_minutes=0.02))
+    assert time.monotonic() - started < 120
+    assert result.solve and result.solve["reason"] == "timeout"
+    assert result.status == "success"
+
+
+class Crash(BaseException):
+    """Stands in for the harness being killed in the middle of a stage."""
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_resume_after_a_crash_in_each_stage(stage: str, tiny_model: Path, demo_gsm8k: Path, isolated_env: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    config = config_for(tiny_model, demo_gsm8k, agent="copy-base")
+    original = getattr(Trial, f"_{stage}")
+
+    def crash(self: Trial) -> object:
+        original(self)  # the stage does its work, then the harness dies before the marker is written
+        raise Crash
+
+    monkeypatch.setattr(Trial, f"_{stage}", crash)
+    with pytest.raises(Crash):
+        api.run(config)
+    monkeypatch.setattr(Trial, f"_{stage}", original)
+    run_dir = isolated_env / "results" / config.run_id
+    paths = RunPaths(run_dir)
+    before = {s: paths.stage_marker(s).stat().st_mtime_ns for s in STAGES if paths.stage_marker(s).exists()}
+    assert stage not in before
+    calls: list[str] = []
+    for name in STAGES:
+        method = getattr(Trial, f"_{name}")
+        monkeypatch.setattr(Trial, f"_{name}", lambda self, m=method, n=name: (calls.append(n), m(self))[1])
+    result = api.resume(run_dir)
+    assert result.status == "success", result.error
+    assert calls == list(STAGES[STAGES.index(stage):])  # finished stages were not redone
+    assert all(paths.stage_marker(s).stat().st_mtime_ns == t for s, t in before.items())
+    if stage == "solve":
+        assert result.solve and result.solve["segments"] == 1  # the agent had finished: never relaunched
+
+
+def test_resume_after_the_harness_is_killed_mid_solve(tiny_model: Path, demo_gsm8k: Path, isolated_env: Path) -> None:
+    # First launch: mark the workspace and hang. Second launch (after resume): submit.
+    command = ('if [ -e first_run ]; then cp -r "$PTB_BASE_MODEL_PATH" final_model; '
+               'else touch first_run; sleep 600; fi')
+    config = config_for(tiny_model, demo_gsm8k, command=command, hours=0.1)
+    config_file = isolated_env / "config.json"
+    config_file.write_text(config.model_dump_json())
+    script = ("import sys; from pathlib import Path; from posttrainbench import api; from posttrainbench.config import TrialConfig; "
+              "api.run(TrialConfig.model_validate_json(Path(sys.argv[1]).read_text()))")
+    harness = subprocess.Popen([sys.executable, "-c", script, str(config_file)], start_new_session=True)
+    marker = isolated_env / "results" / config.run_id / "workspace" / "first_run"
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert time.monotonic() < deadline and harness.poll() is None
+        time.sleep(0.1)
+    os.killpg(harness.pid, signal.SIGKILL)
+    harness.wait()
+    result = api.resume(isolated_env / "results" / config.run_id)
+    assert result.status == "success", result.error
+    assert result.solve and result.solve["segments"] == 2 and result.solve["reason"] == "normal"
+    state = json.loads(RunPaths(isolated_env / "results" / config.run_id).stage_started("solve").read_text())
+    assert state["segments"][0]["reason"] == "interrupted" and state["segments"][0]["wall_seconds"] >= 0
