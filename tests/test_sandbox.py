@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import tempfile
 import subprocess
 import threading
 import time
@@ -17,10 +19,10 @@ pytestmark = pytest.mark.requires_bwrap
 
 
 def run_in_sandbox(tmp_path: Path, script: str, *, network: bool = True, hidden: list[Path] | None = None,
-                   env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+                   env: dict[str, str] | None = None, scratch: Path | None = None) -> subprocess.CompletedProcess[str]:
     workspace = tmp_path / "ws"
     workspace.mkdir(exist_ok=True)
-    spec = LaunchSpec(["bash", "-c", script], workspace=workspace, scratch=tmp_path / "scratch-sbx",
+    spec = LaunchSpec(["bash", "-c", script], workspace=workspace, scratch=scratch or tmp_path / "scratch-sbx",
                       hf_home=Path(os.environ["HF_HOME"]), network=network, hidden=hidden or [])
     sandbox = get_sandbox("bubblewrap")
     sandbox.prepare_scratch(spec)
@@ -102,3 +104,16 @@ def test_agent_runs_as_root_in_its_own_namespace_and_can_install(tmp_path: Path)
     assert int(pid) < 10  # own PID namespace
     assert not Path("/usr/local/lib/ptb_probe_mod.py").exists()
     time.sleep(0)
+
+
+def test_scratch_below_a_system_directory(tmp_path: Path) -> None:
+    # That directory cannot be its own overlay's lower layer: it stays read-only, the rest still works.
+    scratch = Path(tempfile.mkdtemp(prefix="ptb-scratch-", dir="/var/tmp"))
+    try:
+        proc = run_in_sandbox(tmp_path, "echo ok > ws_file && touch /var/probe; echo var=$?; echo x > /usr/local/p && echo usr=ok",
+                              scratch=scratch / "s")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["var=1", "usr=ok"]
+    assert (tmp_path / "ws" / "ws_file").is_file() and not Path("/var/probe").exists()

@@ -77,13 +77,17 @@ def main():
         plan = json.load(handle)
     scratch = plan["scratch"]
     keep = {name: os.open(path, os.O_PATH | os.O_DIRECTORY) for name, path in plan["keep"].items()}
+    # The scratch may be under the host /tmp, which gets covered: reach its layers through a descriptor.
+    layers = fd_path(os.open(scratch, os.O_PATH | os.O_DIRECTORY))
     targets, readonly = overlay_targets(scratch)
     originals = {target: os.open(target, os.O_PATH | os.O_DIRECTORY) for target in targets}
+    # Every layer directory exists before the first mount: the scratch may sit below a read-only directory.
+    for layer in [*map(str, range(len(targets))), "hf-cache"]:
+        os.makedirs(os.path.join(scratch, "upper", layer), exist_ok=True)
+        os.makedirs(os.path.join(scratch, "work", layer), exist_ok=True)
     for index, target in enumerate(targets):
         upper = os.path.join(scratch, "upper", str(index))
         work = os.path.join(scratch, "work", str(index))
-        os.makedirs(upper, exist_ok=True)
-        os.makedirs(work, exist_ok=True)
         lower = fd_path(originals[target])
         mount("overlay", target, "overlay", 0, f"lowerdir={lower},upperdir={upper},workdir={work},userxattr")
     for path in readonly:
@@ -95,11 +99,9 @@ def main():
             mount("tmpfs", path, "tmpfs", 0, "mode=0755,size=1m")
         elif os.path.exists(path):
             mount("/dev/null", path, None, MS_BIND)
-    hf_upper = os.path.join(scratch, "upper", "hf-cache")
-    hf_work = os.path.join(scratch, "work", "hf-cache")
-    os.makedirs(hf_upper, exist_ok=True)
-    os.makedirs(hf_work, exist_ok=True)
-    os.makedirs(plan["hf_home"], exist_ok=True)
+    hf_upper = os.path.join(layers, "upper", "hf-cache")
+    hf_work = os.path.join(layers, "work", "hf-cache")
+    os.makedirs(plan["hf_home"], exist_ok=True)  # a mount point inside the private /tmp, when it lives there
     mount(
         "overlay", plan["hf_home"], "overlay", 0,
         f"lowerdir={fd_path(keep['hf_home'])},upperdir={hf_upper},workdir={hf_work},userxattr",
