@@ -51,3 +51,10 @@ def test_cli_import_stays_light() -> None:
 
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_doctor_reports_the_sandbox_and_extras() -> None:
+    rows = {row["check"]: row for row in json.loads(ptb("doctor", "--json").stdout)}
+    assert rows["sandbox none"]["detail"].startswith("no isolation")
+    assert rows["[hf] evaluator"]["ok"] is True
+    assert "sandbox bubblewrap" in rows and "GPUs" in rows and "agent CLI codex" in rows
