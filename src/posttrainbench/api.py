@@ -16,7 +16,7 @@ from posttrainbench.errors import PtbError
 from posttrainbench.models import resolve_model
 from posttrainbench.results.schema import Result
 from posttrainbench.sandbox import get_sandbox
-from posttrainbench.trial import ProgressFn, Trial, _quiet
+from posttrainbench.trial import ProgressFn, Trial, quiet
 
 
 def results_root(results: Path | None) -> Path:
@@ -86,7 +86,7 @@ def make_config(
     )
 
 
-def run(config: TrialConfig, results: Path | None = None, progress: ProgressFn = _quiet) -> Result:
+def run(config: TrialConfig, results: Path | None = None, progress: ProgressFn = quiet) -> Result:
     """Run a whole trial into ``<results>/<run_id>`` and return its result."""
     root = results_root(results)
     if config.prompt_template is not None:
@@ -96,6 +96,6 @@ def run(config: TrialConfig, results: Path | None = None, progress: ProgressFn =
     return Trial.create(config, root / config.run_id, progress).run()
 
 
-def resume(run_dir: Path, progress: ProgressFn = _quiet) -> Result:
+def resume(run_dir: Path, progress: ProgressFn = quiet) -> Result:
     """Finish a trial from its last completed stage."""
     return Trial.open(run_dir.expanduser().resolve(), progress).run()

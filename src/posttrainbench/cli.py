@@ -84,9 +84,9 @@ def agents(as_json: JsonOpt = False) -> None:
     rows = []
     for name in agent_names():
         cls = lookup("agent", name)
-        problem = None if name == "command" else cls().problem()
-        rows.append({"id": name, "version": None if name == "command" else cls().version(),
-                     "ready": problem is None, "description": cls.description})
+        agent = None if name == "command" else cls()  # command needs its command line to be built
+        rows.append({"id": name, "version": agent.version() if agent else None,
+                     "ready": agent is None or agent.problem() is None, "description": cls.description})
     if as_json:
         return _print_json(rows)
     _table("Agents", ["id", "version", "ready", "description"], [[r["id"], r["version"] or "-", r["ready"], r["description"]] for r in rows])

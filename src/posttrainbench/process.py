@@ -82,7 +82,7 @@ def _signal_tree(proc: subprocess.Popen[bytes], sig: int) -> None:
 def _pump(stream, log: Path) -> None:  # type: ignore[no-untyped-def]
     with open(log, "ab") as out:
         for line in iter(stream.readline, b""):
-            out.write(f"[{iso_now()}] ".encode() + line if line.endswith(b"\n") else f"[{iso_now()}] ".encode() + line + b"\n")
+            out.write(f"[{iso_now()}] ".encode() + line.rstrip(b"\n") + b"\n")
             out.flush()
 
 

@@ -29,20 +29,21 @@ from posttrainbench.workspace import build_workspace
 ProgressFn = Callable[[str, str], None]
 
 
-def _quiet(stage: str, event: str) -> None:
+def quiet(stage: str, event: str) -> None:
+    """The default progress callback: report nothing."""
     return None
 
 
 class Trial:
     """One trial bound to its run directory."""
 
-    def __init__(self, config: TrialConfig, run_dir: Path, progress: ProgressFn = _quiet):
+    def __init__(self, config: TrialConfig, run_dir: Path, progress: ProgressFn = quiet):
         self.config = config
         self.paths = RunPaths(run_dir)
         self.progress = progress
 
     @classmethod
-    def create(cls, config: TrialConfig, run_dir: Path, progress: ProgressFn = _quiet) -> Trial:
+    def create(cls, config: TrialConfig, run_dir: Path, progress: ProgressFn = quiet) -> Trial:
         paths = RunPaths(run_dir)
         if paths.config.exists():
             saved = TrialConfig.load(paths.config)
@@ -54,7 +55,7 @@ class Trial:
         return cls(config, run_dir, progress)
 
     @classmethod
-    def open(cls, run_dir: Path, progress: ProgressFn = _quiet) -> Trial:
+    def open(cls, run_dir: Path, progress: ProgressFn = quiet) -> Trial:
         paths = RunPaths(run_dir)
         if not paths.config.is_file():
             raise PtbError(f"{run_dir} is not a run directory (no config.json)")

@@ -6,7 +6,6 @@ import json
 import os
 import sys
 from importlib import resources
-from pathlib import Path
 
 from posttrainbench import prompt as prompt_mod
 from posttrainbench.catalog import FAMILIES, get_benchmark
@@ -89,7 +88,3 @@ def build_workspace(config: TrialConfig, paths: RunPaths) -> dict[str, str]:
 def write_deadline(paths: RunPaths, deadline_epoch: float) -> None:
     """Fix the agent's deadline (read by timer.sh) when the agent starts."""
     write_text_atomic(paths.workspace / DEADLINE_FILE, f"{int(deadline_epoch)}\n")
-
-
-def workspace_file(paths: RunPaths, relative: str) -> Path:
-    return paths.workspace / relative
