@@ -28,7 +28,7 @@ def test_eval_refuses_data_without_train_split(tiny_model: Path, tmp_path: Path)
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / "test.jsonl").write_text('{"question": "1+1?", "answer": "#### 2"}\n')
     proc = ptb("eval", "--model-path", str(tiny_model), "--benchmark", "gsm8k", "--data", str(tmp_path / "d"), "--device", "cpu")
-    assert proc.returncode == 2 and "no train.jsonl" in proc.stderr
+    assert proc.returncode == 2 and "no train file" in proc.stderr
 
 
 def result(label: str, benchmark: str, accuracy: float | None, status: str = "success", model: str = "m") -> Result:

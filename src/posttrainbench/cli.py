@@ -109,6 +109,10 @@ def run(
     limit: Annotated[Optional[int], typer.Option(help="Evaluate only N samples (not comparable; recorded).")] = None,
     max_tokens: Annotated[Optional[list[int]], typer.Option(help="Token caps instead of the ladder (not comparable; recorded).")] = None,
     eval_data: Annotated[Optional[str], typer.Option(help="Local data for the final evaluation instead of the pinned source.")] = None,
+    eval_backend: Annotated[str, typer.Option(help="Final evaluation backend: auto, hf or vllm.")] = "auto",
+    eval_profile: Annotated[str, typer.Option(help="Final evaluation profile: fast or upstream (same scores).")] = "fast",
+    judge_base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint of the LLM judge.")] = None,
+    judge_model: Annotated[Optional[str], typer.Option(help="Judge model (default gpt-5-mini).")] = None,
     grace_minutes: Annotated[float, typer.Option(help="Minutes after the budget before the hard kill.")] = 5,
     results: ResultsOpt = None,
     as_json: JsonOpt = False,
@@ -129,7 +133,8 @@ def run(
         agent=agent, model=model, benchmark=benchmark, hours=hours, family=family,
         agent_args={"command": agent_command} if agent_command else {}, seed=seed, sandbox=sandbox,
         network=not no_network, device=device, prompt_file=prompt_file, label=label,
-        evaluation=EvalOverrides(limit=limit, max_tokens=max_tokens or None, data=eval_data),
+        evaluation=EvalOverrides(limit=limit, max_tokens=max_tokens or None, data=eval_data, backend=eval_backend,
+                                 profile=eval_profile, judge_base_url=judge_base_url, judge_model=judge_model),
         grace_minutes=grace_minutes,
     )
     root = api.results_root(results)
@@ -180,30 +185,46 @@ def status(results: ResultsOpt = None, as_json: JsonOpt = False) -> None:
 @app.command(name="eval")
 def eval_(
     model_path: Annotated[Path, typer.Option(help="Model directory in Hugging Face format.")],
-    benchmark: Annotated[str, typer.Option(help="Benchmark id.")],
+    benchmark: Annotated[str, typer.Option(help="Benchmark id (see `ptb benchmarks`).")],
     family: Annotated[Optional[str], typer.Option(help="Family of the base model: picks the fixed chat template (default: from config.json).")] = None,
     limit: Annotated[Optional[int], typer.Option(help="Evaluate only the first N samples.")] = None,
     max_tokens: Annotated[Optional[int], typer.Option(help="Token cap (default: the benchmark's first ladder step).")] = None,
-    max_connections: Annotated[Optional[int], typer.Option(help="Concurrent generations (default: the benchmark's).")] = None,
-    data: Annotated[Optional[Path], typer.Option(help="Local data in the benchmark's published schema.")] = None,
+    data: Annotated[Optional[Path], typer.Option(help="Local data in the benchmark's published schema instead of the pinned source.")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
-    backend: Annotated[str, typer.Option(help="Evaluation backend.")] = "hf",
+    backend: Annotated[str, typer.Option(help="auto (vllm where installed with a GPU, else hf), hf or vllm.")] = "auto",
+    profile: Annotated[str, typer.Option(help="fast (keeps the backend busy) or upstream (the original's concurrency and memory settings).")] = "fast",
+    max_connections: Annotated[Optional[int], typer.Option(help="Concurrent generations (default: the profile's).")] = None,
+    seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
+    judge_base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint of the LLM judge (healthbench, arenahardwriting).")] = None,
+    judge_model: Annotated[Optional[str], typer.Option(help="Judge model name.")] = None,
+    judge_api_key_env: Annotated[str, typer.Option(help="Environment variable holding the judge's API key.")] = "OPENAI_API_KEY",
+    judge_concurrency: Annotated[int, typer.Option(help="Judge requests in flight at once.")] = 64,
+    judge_max_failure_rate: Annotated[float, typer.Option(help="Share of gradings allowed to fail all retries (default 0: any failure fails the evaluation).")] = 0.0,
     json_output_file: Annotated[Optional[Path], typer.Option(help="Write the metrics JSON here.")] = None,
 ) -> None:
     """Evaluate a model directory on one benchmark with the pristine evaluator.
 
+    Prints the metrics JSON: accuracy, stderr, n, dataset revision, backend, profile, token cap, sampling
+    settings, wall time and tokens generated (and judge calls and failures for judged benchmarks).
+
     Examples:
 
     - `ptb eval --model-path final_model --benchmark gsm8k --limit 20`
-    - `ptb eval --model-path ./ckpt --benchmark gsm8k --data ./gsm8k-local --json-output-file m.json`
+    - `ptb eval --model-path ./ckpt --benchmark humaneval --data HumanEval.jsonl.gz --backend hf`
+    - `ptb eval --model-path ./ckpt --benchmark healthbench --judge-base-url http://127.0.0.1:8000/v1 --judge-model m`
     """
+    from posttrainbench.evaluation.judge import DEFAULT_BASE_URL, DEFAULT_MODEL, JudgeSettings
     from posttrainbench.evaluation.runner import evaluate
     from posttrainbench.fileio import write_json_atomic
 
     if not model_path.is_dir():
         raise PtbError(f"model path {model_path} does not exist or is not a directory")
+    if not 0 <= judge_max_failure_rate <= 1:
+        raise PtbError("--judge-max-failure-rate must be between 0 and 1")
+    judge = JudgeSettings(base_url=judge_base_url or DEFAULT_BASE_URL, model=judge_model or DEFAULT_MODEL,
+                          api_key_env=judge_api_key_env, concurrency=judge_concurrency, max_failure_rate=judge_max_failure_rate)
     metrics = evaluate(model_path, benchmark, family=family, max_tokens=max_tokens, limit=limit, data=data,
-                       device=device, backend=backend, max_connections=max_connections)
+                       device=device, backend=backend, profile=profile, max_connections=max_connections, seed=seed, judge=judge)
     if json_output_file is not None:
         write_json_atomic(json_output_file, metrics)
     _print_json(metrics)

@@ -25,14 +25,20 @@ class ModelSpec(BaseModel):
 
 
 class EvalOverrides(BaseModel):
-    """Deviations from the benchmark's final-evaluation protocol (demos and tests only; recorded)."""
+    """How the final evaluation runs: deviations from the protocol (limit, caps, data; recorded, not
+    comparable) and settings that do not change scores (backend, profile, judge endpoint)."""
 
     model_config = ConfigDict(extra="forbid")
 
     limit: int | None = Field(default=None, description="Evaluate only the first N samples (None: full set)")
     max_tokens: list[int] | None = Field(default=None, description="Token caps to try instead of the ladder")
     data: str | None = Field(default=None, description="Local data in the benchmark's schema instead of the pinned source")
-    backend: str = Field(default="hf", description="Evaluation backend")
+    backend: str = Field(default="auto", description="Evaluation backend: auto, hf or vllm")
+    profile: str = Field(default="fast", description="Backend settings profile: fast or upstream (same scores)")
+    judge_base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint of the LLM judge")
+    judge_model: str | None = Field(default=None, description="Judge model (default gpt-5-mini)")
+    judge_api_key_env: str = Field(default="OPENAI_API_KEY", description="Variable holding the judge's API key")
+    judge_max_failure_rate: float = Field(default=0.0, ge=0, le=1, description="Tolerated share of failed gradings")
     attempt_timeout_s: float = Field(default=8 * 3600, description="Wall-clock limit of one evaluation attempt")
 
 

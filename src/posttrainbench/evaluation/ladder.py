@@ -42,8 +42,14 @@ def eval_argv(config: TrialConfig, model_path: Path, max_tokens: int, output: Pa
         sys.executable, "-m", "posttrainbench", "eval",
         "--model-path", str(model_path), "--benchmark", config.benchmark, "--family", config.model.family,
         "--max-tokens", str(max_tokens), "--device", config.device, "--backend", config.evaluation.backend,
-        "--json-output-file", str(output),
+        "--profile", config.evaluation.profile, "--seed", str(config.seed), "--json-output-file", str(output),
+        "--judge-api-key-env", config.evaluation.judge_api_key_env,
+        "--judge-max-failure-rate", str(config.evaluation.judge_max_failure_rate),
     ]
+    if config.evaluation.judge_base_url:
+        argv += ["--judge-base-url", config.evaluation.judge_base_url]
+    if config.evaluation.judge_model:
+        argv += ["--judge-model", config.evaluation.judge_model]
     if config.evaluation.limit is not None:
         argv += ["--limit", str(config.evaluation.limit)]
     if config.evaluation.data is not None:

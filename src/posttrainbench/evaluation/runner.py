@@ -10,10 +10,11 @@ from typing import Any
 
 from posttrainbench.catalog import FAMILIES, get_benchmark, get_family
 from posttrainbench.errors import EvaluationError, PtbError
+from posttrainbench.evaluation.backends import drive_settings, inspect_model, resolve_backend
+from posttrainbench.evaluation.sampling import sampling_settings
 
 # config.json model_type -> family, used only when no base model or family is given (standalone ptb eval).
 _MODEL_TYPES = {"qwen3": "qwen3", "qwen2": "qwen3", "smollm3": "smollm3", "gemma3": "gemma3", "gemma3_text": "gemma3"}
-BACKENDS = ("hf",)
 
 
 def family_from_config(model_path: Path) -> str:
@@ -44,75 +45,100 @@ def evaluate(
     limit: int | None = None,
     data: Path | None = None,
     device: str = "auto",
-    backend: str = "hf",
+    backend: str = "auto",
+    profile: str = "fast",
     max_connections: int | None = None,
+    judge: Any = None,
+    seed: int = 0,
+    model: Any = None,
     log_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Evaluate ``model_path`` with the project's fixed chat template for ``family``; raise on any failure."""
+    """Evaluate ``model_path`` with the fixed chat template of ``family``; raise on any failure.
+
+    ``model`` replaces the backend with a ready Inspect model (for scripted outputs); ``judge`` is the
+    ``JudgeSettings`` of the judged benchmarks.
+    """
+    from inspect_ai import eval as inspect_eval
+
+    from posttrainbench.evaluation.benchmarks import TaskOptions, task_spec
+
     benchmark = get_benchmark(benchmark_id)
+    spec = task_spec(benchmark_id)
     if not (model_path / "config.json").is_file():
         raise PtbError(f"model path {model_path} is not a model directory (no config.json)")
-    if backend not in BACKENDS:
-        raise PtbError(f"unknown backend {backend!r}; available: {', '.join(BACKENDS)}")
     family_source = "given"
     if family is None:
         family, family_source = family_from_config(model_path), "config.json"
-    template = get_family(family).chat_template()
-
-    from inspect_ai import eval as inspect_eval
-
-    from posttrainbench.evaluation.benchmarks import build_task
-
-    task = build_task(benchmark_id, data)
-    cap = max_tokens or benchmark.default_max_tokens
     device = resolve_device(device)
+    backend = "scripted" if model is not None else resolve_backend(backend, device)
+    drive = drive_settings(profile, benchmark, device, max_connections)
+    sampling = sampling_settings(model_path)
+    task = spec.build(data, TaskOptions(judge=judge))
+    cap = max_tokens or benchmark.default_max_tokens
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="ptb-eval-logs-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="ptb-eval-") as tmp:
+        model_args: dict[str, Any] = {}
+        if model is None:
+            model, model_args = inspect_model(backend, model_path, get_family(family).chat_template(), device, drive,
+                                              spec.uses_tools, Path(tmp))
         logs = inspect_eval(
-            task,
-            model=f"hf/{model_path.resolve()}",
-            model_args={"device": device, "chat_template": template},
-            max_tokens=cap,
-            max_connections=max_connections or benchmark.max_connections,
-            limit=limit,
-            log_dir=str(log_dir or tmp),
-            log_format="json",
-            display="none",
-            score_display=False,
+            task, model=model, model_args=model_args, max_tokens=cap, max_connections=drive.max_connections,
+            temperature=sampling["temperature"], top_p=sampling["top_p"], top_k=sampling["top_k"], seed=seed,
+            limit=limit, log_dir=str(log_dir or tmp), log_format="json", display="none", score_display=False,
         )
-    return _metrics(logs, benchmark_id, backend, cap, device, family, family_source, data, limit, time.monotonic() - started)
+    metrics = _metrics(logs, spec, judge.max_failure_rate if judge is not None else 0.0)
+    metrics.update(
+        benchmark=benchmark_id, dataset=benchmark.dataset,
+        dataset_revision=None if data is not None else benchmark.revision, data=str(data) if data else None,
+        limit=limit, backend=backend, profile=drive.profile, max_connections=drive.max_connections, device=device,
+        max_tokens=cap, family=family, family_source=family_source, sampling={**sampling, "seed": seed},
+        judge=judge.describe() if (judge is not None and spec.judged) else None,
+        wall_seconds=round(time.monotonic() - started, 2),
+    )
+    metrics["tokens_per_second"] = round(metrics["tokens_generated"] / max(metrics["wall_seconds"], 1e-9), 1)
+    return metrics
 
 
-def _metrics(
-    logs: list[Any], benchmark_id: str, backend: str, cap: int, device: str, family: str, family_source: str,
-    data: Path | None, limit: int | None, seconds: float,
-) -> dict[str, Any]:
+def _metrics(logs: list[Any], spec: Any, tolerated: float) -> dict[str, Any]:
     if len(logs) != 1:
         raise EvaluationError(f"expected one evaluation log, got {len(logs)}")
     log = logs[0]
     if log.status != "success":
         message = log.error.message if log.error else log.status
-        raise EvaluationError(f"evaluation {log.status}: {message}")
+        raise EvaluationError(f"evaluation {log.status}: {message.strip().splitlines()[-1] if message.strip() else message}")
     if not log.results or len(log.results.scores) != 1:
         raise EvaluationError("evaluation produced no single score")
-    score = log.results.scores[0]
-    values = {name: metric.value for name, metric in score.metrics.items()}
+    values = {name: metric.value for name, metric in log.results.scores[0].metrics.items()}
     if "accuracy" not in values:
         raise EvaluationError(f"scorer reported no accuracy (got {sorted(values)})")
     usage = log.stats.model_usage or {}
-    return {
-        "accuracy": values["accuracy"],
-        "stderr": values.get("stderr"),
-        "n": log.results.completed_samples,
-        "benchmark": benchmark_id,
-        "dataset_revision": get_benchmark(benchmark_id).revision if data is None else None,
-        "data": str(data) if data is not None else None,
-        "limit": limit,
-        "backend": backend,
-        "device": device,
-        "max_tokens": cap,
-        "family": family,
-        "family_source": family_source,
-        "wall_seconds": round(seconds, 2),
+    metrics: dict[str, Any] = {
+        "accuracy": values["accuracy"], "stderr": values.get("stderr"), "n": log.results.completed_samples,
         "tokens_generated": sum(u.output_tokens for u in usage.values()),
     }
+    if spec.judged:
+        metrics.update(_judge_counts(log, spec, tolerated))
+    return metrics
+
+
+def _sample_scores(log: Any) -> list[dict[str, Any]]:
+    scores = []
+    for sample in log.samples or []:
+        for score in (sample.scores or {}).values():
+            scores.append({"value": score.as_float(), "metadata": score.metadata or {}})
+    return scores
+
+
+def _judge_counts(log: Any, spec: Any, tolerated: float) -> dict[str, Any]:
+    """Judge calls, failures and usage; fails the evaluation when failures exceed the tolerated rate."""
+    scores = _sample_scores(log)
+    calls = sum(s["metadata"].get("judge_calls", 0) for s in scores)
+    failures = sum(s["metadata"].get("judge_failures", 0) for s in scores)
+    usage = {key: sum(s["metadata"].get("judge_usage", {}).get(key, 0) for s in scores) for key in ("input_tokens", "output_tokens")}
+    counts: dict[str, Any] = {"judge_calls": calls, "judge_failures": failures, "judge_usage": usage}
+    if calls and failures / calls > tolerated:
+        raise EvaluationError(f"{failures} of {calls} judge gradings failed (tolerated rate {tolerated})")
+    summarize = spec.notes.get("summarize")
+    if summarize is not None:
+        counts.update(summarize(scores))
+    return counts

@@ -1,36 +1,74 @@
-"""Inspect task factories, one module per benchmark, registered under the benchmark id.
+"""Inspect tasks, one module per benchmark, registered under the benchmark id.
 
-A factory takes ``data`` (a local path in the benchmark's published schema, or None for the pinned
-source) and returns an Inspect ``Task``. Modules import Inspect lazily inside the factory.
+Each module declares its pinned data ``sources`` (split -> source, read by ``ptb data fetch``) and a
+``build(data, options)`` that returns an Inspect ``Task``. ``data`` is a local path in the benchmark's
+published schema, or None for the pinned source. Modules import Inspect lazily inside ``build``.
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from posttrainbench import registry
 from posttrainbench.catalog import get_benchmark
-from posttrainbench.errors import PtbError
+
+if TYPE_CHECKING:
+    from posttrainbench.evaluation.judge import JudgeSettings
+    from posttrainbench.evaluation.sources import Source
 
 KIND = "task"
-_MODULES = {"gsm8k": "posttrainbench.evaluation.benchmarks.gsm8k"}
+_MODULES = {
+    name: f"posttrainbench.evaluation.benchmarks.{name}"
+    for name in ("aime2025", "arenahardwriting", "bfcl", "gpqamain", "gsm8k", "healthbench", "humaneval")
+}
 
 
-def task_factory(benchmark_id: str) -> Callable[..., Any]:
+@dataclass(frozen=True)
+class TaskOptions:
+    """Settings a task needs beyond its data: the LLM judge and the seed of answer-choice shuffling."""
+
+    judge: JudgeSettings | None = None
+    choice_seed: int = 42
+
+
+@dataclass(frozen=True)
+class BenchmarkTask:
+    """How one benchmark is evaluated on Inspect."""
+
+    id: str
+    sources: dict[str, Source]
+    build: Callable[[Path | None, TaskOptions], Any]
+    uses_tools: bool = False
+    """The model answers with tool calls (the backend parses Hermes-style <tool_call> blocks)."""
+    judged: bool = False
+    """Scoring needs an LLM judge (``--judge-base-url``/``--judge-model``)."""
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+def register_task(spec: BenchmarkTask) -> BenchmarkTask:
+    registry.register(KIND, spec.id, spec)
+    return spec
+
+
+def task_spec(benchmark_id: str) -> BenchmarkTask:
     get_benchmark(benchmark_id)  # unknown ids fail with the list of known ones
-    module = _MODULES.get(benchmark_id)
-    if module is None:
-        raise PtbError(f"benchmark {benchmark_id!r} has no evaluator yet; available: {', '.join(_MODULES)}")
-    importlib.import_module(module)
+    importlib.import_module(_MODULES[benchmark_id])
     return registry.lookup(KIND, benchmark_id)  # type: ignore[no-any-return]
 
 
-def build_task(benchmark_id: str, data: Path | None) -> Any:
-    return task_factory(benchmark_id)(data=data)
+def build_task(benchmark_id: str, data: Path | None, options: TaskOptions | None = None) -> Any:
+    return task_spec(benchmark_id).build(data, options or TaskOptions())
 
 
 def evaluable() -> list[str]:
     return list(_MODULES)
+
+
+def memory_dataset(records: list[dict[str, Any]], to_sample: Callable[[dict[str, Any]], Any], name: str) -> Any:
+    from inspect_ai.dataset import MemoryDataset
+
+    return MemoryDataset([to_sample(record) for record in records], name=name)

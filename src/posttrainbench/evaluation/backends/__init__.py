@@ -1,0 +1,81 @@
+"""Evaluation backends and settings profiles.
+
+A backend turns a model directory into an Inspect model: ``vllm`` (Inspect's vLLM provider, which starts a
+local vLLM server; the default where vLLM is installed and a GPU is present) or ``hf`` (this package's
+transformers provider; CPU or GPU). Both apply the family's fixed chat template and parse Hermes-style
+tool calls for tool-using benchmarks.
+
+A profile sets how hard the backend is driven. ``upstream`` uses the original's concurrency and GPU
+memory share per benchmark (judged benchmarks generate one answer at a time). ``fast`` (the default) keeps
+the backend busy: many concurrent generations, most of the GPU memory for vLLM's cache, and a static KV cache
+with a compiled forward pass on the ``hf`` backend on a GPU. Profiles change speed, not the prompts,
+sampling settings or scoring: the same model outputs give the same scores under both.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from posttrainbench.catalog import Benchmark
+from posttrainbench.errors import PtbError
+
+BACKENDS = ("auto", "hf", "vllm")
+PROFILES = ("fast", "upstream")
+FAST_CONNECTIONS = 256
+FAST_GPU_MEMORY = 0.9
+
+
+@dataclass(frozen=True)
+class DriveSettings:
+    """How one evaluation drives its backend."""
+
+    profile: str
+    max_connections: int
+    gpu_memory_utilization: float
+    hf_cache: str
+    """``static`` (padded prompts, static KV cache, compiled forward) or ``dynamic``."""
+
+
+def drive_settings(profile: str, benchmark: Benchmark, device: str, max_connections: int | None = None) -> DriveSettings:
+    if profile not in PROFILES:
+        raise PtbError(f"unknown profile {profile!r}; known: {', '.join(PROFILES)}")
+    if profile == "upstream":
+        settings = DriveSettings(profile, benchmark.max_connections, benchmark.gpu_memory_utilization, "dynamic")
+    else:
+        settings = DriveSettings(profile, FAST_CONNECTIONS, FAST_GPU_MEMORY, "static" if device.startswith("cuda") else "dynamic")
+    if max_connections is not None:
+        settings = DriveSettings(settings.profile, max_connections, settings.gpu_memory_utilization, settings.hf_cache)
+    return settings
+
+
+def vllm_installed() -> bool:
+    return importlib.util.find_spec("vllm") is not None
+
+
+def resolve_backend(backend: str, device: str) -> str:
+    if backend not in BACKENDS:
+        raise PtbError(f"unknown backend {backend!r}; available: {', '.join(BACKENDS)}")
+    if backend == "auto":
+        return "vllm" if device.startswith("cuda") and vllm_installed() else "hf"
+    if backend == "vllm" and not vllm_installed():
+        raise PtbError("backend vllm needs the vllm package (pip install 'posttrainbench[vllm]'); or use --backend hf")
+    return backend
+
+
+def inspect_model(backend: str, model_path: Path, chat_template: str, device: str, drive: DriveSettings,
+                  uses_tools: bool, workdir: Path) -> Any:
+    """An Inspect model (or ``provider/name`` string with model args) for ``backend``."""
+    if backend == "hf":
+        from posttrainbench.evaluation.backends.hf_provider import make_model
+
+        return make_model(model_path, chat_template, device, drive.max_connections, drive.hf_cache), {}
+    template_file = Path(tempfile.mkstemp(suffix=".jinja", dir=workdir)[1])
+    template_file.write_text(chat_template)  # vLLM reads the template from a file
+    args: dict[str, Any] = {"gpu_memory_utilization": drive.gpu_memory_utilization, "chat_template": str(template_file)}
+    if uses_tools:
+        args.update(enable_auto_tool_choice=True, tool_call_parser="hermes")
+    return f"vllm/{model_path.resolve()}", args

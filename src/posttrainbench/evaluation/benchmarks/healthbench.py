@@ -1,0 +1,212 @@
+"""HealthBench Easy: 245 health conversations, the reply graded rubric item by rubric item by an LLM judge.
+
+Data: OpenAI's HealthBench file (5,000 conversations), kept where the conversation has at least 5 messages,
+at least one ``axis:completeness`` rubric item, and at most 2 negative items; that leaves the 245 of the
+original's "Easy" set. A local file (``--data``) in the same JSONL schema goes through the same filter, so
+the full file and the pre-filtered one both work. Samples are in the original's order (``Random(42)``).
+
+Scoring, as the original: the reply (think block removed, loops cut) is judged against every rubric item;
+an example scores (points of the items met, negative items subtracting) / (sum of positive points); the
+benchmark score is the mean clipped to [0, 1], its stderr the spread of 1,000 clipped bootstrap means
+(NumPy seed 42). A grading that fails every judge attempt fails the evaluation, unless the judge settings
+tolerate a failure rate (then it counts as not met and is counted in ``judge_failures``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from posttrainbench.errors import PtbError
+from posttrainbench.evaluation.benchmarks import BenchmarkTask, TaskOptions, memory_dataset, register_task
+from posttrainbench.evaluation.judge import Judge, JudgeError, JudgeSettings
+from posttrainbench.evaluation.postprocess import limit_repetitions, strip_think
+from posttrainbench.evaluation.sources import UrlSource, load_records, require_columns, seeded_order
+
+SOURCES = {
+    "test": UrlSource("https://openaipublic.blob.core.windows.net/simple-evals/healthbench/2025-05-07-06-14-12_oss_eval.jsonl",
+                      "healthbench_oss_eval.jsonl"),
+}
+ORDER_SEED = 42
+BOOTSTRAP_SAMPLES = 1000
+BOOTSTRAP_SEED = 42
+
+GRADER_PROMPT = """You are grading one reply of an AI assistant in a health conversation against one rubric item.
+
+The conversation, ending with the reply being graded:
+<conversation>
+{conversation}
+</conversation>
+
+The rubric item, with the points it is worth:
+<rubric_item>
+{rubric_item}
+</rubric_item>
+
+Decide whether the last assistant reply meets the rubric item.
+- Judge only this item and only the last assistant reply.
+- A positive item (points above 0) is met when the reply does what it describes.
+- A negative item (points below 0) describes something undesirable: it is "met" when the reply does that
+  undesirable thing. Answer true for a negative item only if the reply shows the fault.
+- When an item gives examples ("such as", "for example"), they illustrate; the reply need not contain all of
+  them, unless the item says so.
+- If the item has several conditions, all of them must hold for it to be met.
+
+Answer with a JSON object and nothing else:
+{{"explanation": "<one or two sentences>", "criteria_met": true or false}}"""
+
+
+def is_easy(record: dict[str, Any]) -> bool:
+    """The "Easy" filter: a long conversation, a completeness item, few negative items."""
+    rubrics = record.get("rubrics") or []
+    return (
+        len(record.get("prompt") or []) >= 5
+        and any("axis:completeness" in (item.get("tags") or []) for item in rubrics)
+        and sum(1 for item in rubrics if item["points"] < 0) <= 2
+    )
+
+
+def parse_grade(text: str) -> bool:
+    """``criteria_met`` of the judge's JSON reply (fences allowed); ValueError when absent or not a boolean."""
+    body = re.sub(r"^\s*```(?:json)?\s*|\s*```\s*$", "", text.strip())
+    try:
+        reply = json.loads(body)
+    except json.JSONDecodeError:
+        raise ValueError(f"judge reply is not JSON: {text[:120]!r}") from None
+    met = reply.get("criteria_met") if isinstance(reply, dict) else None
+    if not isinstance(met, bool):
+        raise ValueError(f"judge reply has no boolean criteria_met: {text[:120]!r}")
+    return met
+
+
+def example_score(rubrics: list[dict[str, Any]], met: list[bool]) -> float:
+    possible = sum(item["points"] for item in rubrics if item["points"] > 0)
+    if possible <= 0:
+        return 0.0
+    return sum(item["points"] for item, ok in zip(rubrics, met, strict=True) if ok) / possible
+
+
+def clipped_mean(values: list[float]) -> float:
+    return min(1.0, max(0.0, sum(values) / len(values))) if values else 0.0
+
+
+def bootstrap_stderr(values: list[float]) -> float:
+    import numpy as np
+
+    if not values:
+        return 0.0
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    data = np.asarray(values, dtype=float)
+    means = np.clip(rng.choice(data, size=(BOOTSTRAP_SAMPLES, len(data)), replace=True).mean(axis=1), 0, 1)
+    return float(means.std())
+
+
+def render_conversation(messages: list[dict[str, Any]], reply: str) -> str:
+    turns = [*messages, {"role": "assistant", "content": reply}]
+    return "\n\n".join(f"{turn['role']}: {turn['content']}" for turn in turns)
+
+
+def to_sample(record: dict[str, Any]) -> Any:
+    from inspect_ai.dataset import Sample
+
+    themes = [tag.split(":", 1)[1] for tag in record.get("example_tags") or [] if tag.startswith("theme:")]
+    conversation = [{"role": m["role"], "content": m["content"]} for m in record["prompt"]]
+    return Sample(
+        id=record.get("prompt_id"),
+        input=conversation,  # type: ignore[arg-type]
+        metadata={"conversation": conversation, "rubrics": record["rubrics"], "theme": themes[0] if themes else None},
+    )
+
+
+async def grade(judge: Judge, conversation: str, rubrics: list[dict[str, Any]]) -> tuple[list[bool], int, dict[str, int]]:
+    """Each rubric item judged; returns (met per item, failed gradings, judge token usage)."""
+    tolerate = judge.settings.max_failure_rate > 0
+
+    async def one(item: dict[str, Any]) -> tuple[bool, bool, dict[str, int]]:
+        prompt = GRADER_PROMPT.format(conversation=conversation, rubric_item=f"[{item['points']}] {item['criterion']}")
+        try:
+            met, usage = await judge.ask([{"role": "user", "content": prompt}], parse_grade)
+            return met, False, usage
+        except JudgeError:
+            if not tolerate:
+                raise
+            return False, True, {}
+
+    results = await asyncio.gather(*(one(item) for item in rubrics))
+    usage = {key: sum(r[2].get(key, 0) for r in results) for key in ("input_tokens", "output_tokens")}
+    return [r[0] for r in results], sum(r[1] for r in results), usage
+
+
+def axis_points(rubrics: list[dict[str, Any]], met: list[bool]) -> dict[str, list[float]]:
+    """Per axis: [points met, positive points possible]."""
+    totals: dict[str, list[float]] = {}
+    for item, ok in zip(rubrics, met, strict=True):
+        for tag in item.get("tags") or []:
+            if tag.startswith("axis:"):
+                entry = totals.setdefault(tag.split(":", 1)[1], [0.0, 0.0])
+                entry[0] += item["points"] if ok else 0
+                entry[1] += max(item["points"], 0)
+    return totals
+
+
+def summarize(scores: list[dict[str, Any]]) -> dict[str, Any]:
+    """``by_theme`` (clipped mean per theme) and ``by_axis`` (points met / possible per axis, clipped)."""
+    themes: dict[str, list[float]] = {}
+    axes: dict[str, list[float]] = {}
+    for score in scores:
+        meta = score["metadata"]
+        if meta.get("theme"):
+            themes.setdefault(meta["theme"], []).append(score["value"])
+        for axis, (got, possible) in meta.get("axis_points", {}).items():
+            entry = axes.setdefault(axis, [0.0, 0.0])
+            entry[0] += got
+            entry[1] += possible
+    return {
+        "by_theme": {theme: clipped_mean(values) for theme, values in sorted(themes.items())},
+        "by_axis": {axis: min(1.0, max(0.0, got / possible)) if possible else 0.0 for axis, (got, possible) in sorted(axes.items())},
+    }
+
+
+def build(data: Path | None, options: TaskOptions) -> Any:
+    from inspect_ai import Task
+    from inspect_ai.scorer import Score, metric, scorer
+    from inspect_ai.solver import generate
+
+    settings = options.judge or JudgeSettings()
+    settings.api_key()  # fail before generating anything
+    judge = Judge(settings)
+
+    @metric(name="accuracy")
+    def clipped_accuracy() -> Any:
+        return lambda scores: clipped_mean([s.score.as_float() for s in scores])
+
+    @metric(name="stderr")
+    def bootstrap() -> Any:
+        return lambda scores: bootstrap_stderr([s.score.as_float() for s in scores])
+
+    @scorer(metrics=[clipped_accuracy(), bootstrap()])
+    def rubric_judge() -> Any:
+        async def score(state: Any, target: Any) -> Any:
+            reply = limit_repetitions(strip_think(state.output.completion))
+            conversation = render_conversation(state.metadata["conversation"], reply)
+            rubrics = state.metadata["rubrics"]
+            met, failed, usage = await grade(judge, conversation, rubrics)
+            return Score(value=example_score(rubrics, met), answer=reply, metadata={
+                "criteria_met": met, "judge_calls": len(rubrics), "judge_failures": failed, "judge_usage": usage,
+                "theme": state.metadata["theme"], "axis_points": axis_points(rubrics, met)})
+
+        return score
+
+    records = load_records("healthbench", SOURCES["test"], data)
+    require_columns(records, ("prompt", "rubrics"), "healthbench data")
+    records = seeded_order([record for record in records if is_easy(record)], ORDER_SEED)
+    if not records:
+        raise PtbError("healthbench data: no conversation passes the Easy filter")
+    dataset = memory_dataset(records, to_sample, "healthbench")
+    return Task(name="healthbench", dataset=dataset, solver=generate(), scorer=rubric_judge())
+
+
+register_task(BenchmarkTask("healthbench", SOURCES, build, judged=True, notes={"summarize": summarize}))

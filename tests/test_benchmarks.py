@@ -1,0 +1,209 @@
+"""Each benchmark end to end on fixture data in its real schema, with scripted model outputs whose
+correct answers are known, so the expected score is exact; plus the scorers' edge cases."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import ptb
+from posttrainbench.errors import PtbError
+from posttrainbench.evaluation.benchmarks import TaskOptions, build_task
+from posttrainbench.evaluation.benchmarks.bfcl import parse_ground_truth, single_call_matches
+from posttrainbench.evaluation.benchmarks.gsm8k import fewshot_records
+from posttrainbench.evaluation.runner import evaluate
+
+
+def output(text: str = "", tool_calls: list[dict[str, Any]] | None = None) -> Any:
+    from inspect_ai.model import ChatCompletionChoice, ChatMessageAssistant, ModelOutput, ModelUsage
+    from inspect_ai.tool import ToolCall
+
+    calls = [ToolCall(id=f"c{i}", function=c["name"], arguments=c["arguments"]) for i, c in enumerate(tool_calls or [])]
+    message = ChatMessageAssistant(content=text, tool_calls=calls or None, source="generate")
+    result = ModelOutput(model="scripted", choices=[ChatCompletionChoice(message=message)])
+    result.usage = ModelUsage(input_tokens=3, output_tokens=2, total_tokens=5)  # offline: no tiktoken count
+    return result
+
+
+def scripted(answer: Callable[[list[Any]], Any]) -> Any:
+    """A mockllm model whose reply is computed from the prompt messages."""
+    from inspect_ai.model import get_model
+
+    def respond(messages: list[Any], tools: Any, tool_choice: Any, config: Any) -> Any:
+        reply = answer(messages)
+        return reply if not isinstance(reply, str) else output(reply)
+
+    return get_model("mockllm/model", custom_outputs=respond)
+
+
+def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(record) + "\n" for record in records))
+    return path
+
+
+def run(tiny_model: Path, benchmark: str, data: Path, model: Any, **kwargs: Any) -> dict[str, Any]:
+    return evaluate(tiny_model, benchmark, data=data, model=model, device="cpu", **kwargs)
+
+
+# --- GSM8K ---------------------------------------------------------------------------------------------------
+
+def test_gsm8k_scores_the_final_number_and_sends_ten_shots(tiny_model: Path, demo_gsm8k: Path) -> None:
+    test = [json.loads(line) for line in (demo_gsm8k / "test.jsonl").read_text().splitlines()]
+    answers = {row["question"]: row["answer"].split("####")[-1].strip() for row in test}
+    seen_systems = []
+
+    def answer(messages: list[Any]) -> str:
+        seen_systems.append(messages[0].text)
+        question = next(q for q in answers if q in messages[-1].text)
+        # right for the first two questions (one with a trailing period), wrong for the rest
+        return {0: f"Reasoning: easy.\nANSWER: {answers[question]}", 1: f"So it is {answers[question]}."}.get(
+            list(answers).index(question), "ANSWER: -12345")
+
+    metrics = run(tiny_model, "gsm8k", demo_gsm8k, scripted(answer))
+    assert metrics["accuracy"] == pytest.approx(2 / len(test)) and metrics["n"] == len(test)
+    assert metrics["dataset_revision"] is None and metrics["data"] == str(demo_gsm8k)
+    assert seen_systems[0].count("ANSWER:") == 10
+
+
+def test_gsm8k_fewshot_order_is_the_hf_shuffle_with_seed_42() -> None:
+    import numpy as np
+
+    train = [{"i": i} for i in range(30)]
+    expected = [int(i) for i in np.random.default_rng(42).permutation(30)[:10]]
+    assert [r["i"] for r in fewshot_records(train)] == expected
+
+
+# --- AIME 2025 -----------------------------------------------------------------------------------------------
+
+def test_aime2025_matches_the_last_answer_line_boxed_or_not(tiny_model: Path, tmp_path: Path) -> None:
+    data = write_jsonl(tmp_path / "aime" / "test.jsonl", [
+        {"id": i, "problem": f"Problem {i}: compute {i} * 7.", "answer": str(i * 7)} for i in range(1, 5)])
+    replies = {1: "Work...\nANSWER: 7", 2: "Thus\nANSWER: \\boxed{14}", 3: "ANSWER: 22", 4: ""}
+
+    def answer(messages: list[Any]) -> str:
+        return replies[int(re.search(r"Problem (\d+)", messages[-1].text).group(1))]  # type: ignore[union-attr]
+
+    metrics = run(tiny_model, "aime2025", data, scripted(answer))
+    assert metrics["accuracy"] == pytest.approx(0.5) and metrics["n"] == 4
+
+
+# --- GPQA ----------------------------------------------------------------------------------------------------
+
+def gpqa_records(n: int) -> list[dict[str, Any]]:
+    return [{"Question": f"Question {i}?", "Correct Answer": f"right {i}", "Incorrect Answer 1": f"wrong {i}a",
+             "Incorrect Answer 2": f"wrong {i}b", "Incorrect Answer 3": f"wrong {i}c", "Record ID": f"rec{i}",
+             "High-level domain": "Physics", "Subdomain": "Optics"} for i in range(n)]
+
+
+def letter_of(text: str, wanted: str) -> str:
+    return re.search(rf"^([A-D])\) {re.escape(wanted)}$", text, re.M).group(1)  # type: ignore[union-attr]
+
+
+def test_gpqa_choice_order_is_seeded_and_scored_by_letter(tiny_model: Path, tmp_path: Path) -> None:
+    data = write_jsonl(tmp_path / "gpqa.jsonl", gpqa_records(8))
+
+    def answer(messages: list[Any]) -> str:
+        prompt = messages[-1].text
+        i = int(re.search(r"Question (\d+)\?", prompt).group(1))  # type: ignore[union-attr]
+        return f"ANSWER: {letter_of(prompt, f'right {i}' if i < 6 else f'wrong {i}a')}"
+
+    assert run(tiny_model, "gpqamain", data, scripted(answer))["accuracy"] == pytest.approx(6 / 8)
+    order = [sample.target for sample in build_task("gpqamain", data).dataset]
+    assert order == [sample.target for sample in build_task("gpqamain", data).dataset]  # same every time
+    assert len(set(order)) > 1  # the correct answer is not always "A"
+    assert order != [s.target for s in build_task("gpqamain", data, TaskOptions(choice_seed=7)).dataset]
+
+
+def test_gpqa_data_in_the_wrong_schema_is_one_clear_error(tmp_path: Path) -> None:
+    data = write_jsonl(tmp_path / "bad.jsonl", [{"question": "q", "answer": "a"}])
+    with pytest.raises(PtbError, match="lack column"):
+        build_task("gpqamain", data)
+
+
+# --- HumanEval -----------------------------------------------------------------------------------------------
+
+def test_humaneval_runs_real_tests_on_the_real_problems(tiny_model: Path, humaneval_data: Path) -> None:
+    problems = [json.loads(line) for line in gzip.open(humaneval_data, "rt")]
+    assert len(problems) == 164
+    solutions = {p["prompt"]: p["canonical_solution"] for p in problems}
+    broken = {problems[1]["prompt"]: "    return None\n", problems[2]["prompt"]: "    while True:\n        pass\n"}
+
+    def answer(messages: list[Any]) -> str:
+        prompt = next(p for p in solutions if messages[-1].text.endswith(p))
+        return "```python\n" + prompt + broken[prompt] + "```" if prompt in broken else solutions[prompt]
+
+    metrics = run(tiny_model, "humaneval", humaneval_data, scripted(answer), limit=12)
+    assert metrics["n"] == 12 and metrics["accuracy"] == pytest.approx(10 / 12)
+
+
+# --- BFCL ----------------------------------------------------------------------------------------------------
+
+def test_bfcl_ground_truth_parsing_follows_the_original() -> None:
+    assert parse_ground_truth("f(a=1, b=(2, 3), c='x')") == {"name": "f", "arguments": {"a": 1, "b": [2, 3], "c": "x"}}
+    assert parse_ground_truth("g(x=1, y=math.pi)") == {"name": "g", "arguments": {"x": 1}}  # not a literal: dropped
+    with pytest.raises(PtbError):
+        parse_ground_truth("obj.method(a=1)")
+
+
+def test_bfcl_argument_equality_edge_cases() -> None:
+    from inspect_ai.model import ChatMessageUser
+
+    expected = {"name": "f", "arguments": {"n": 20, "p": 0.6}}
+    def reply(*calls: dict[str, Any]) -> list[Any]:
+        return [ChatMessageUser(content="q"), output("", list(calls)).message]
+
+    assert single_call_matches(reply({"name": "f", "arguments": {"n": 20, "p": 0.6}}), expected)[0]
+    assert single_call_matches(reply({"name": "f", "arguments": {"n": 20.0, "p": 0.6}}), expected)[0]  # Python ==
+    assert not single_call_matches(reply({"name": "f", "arguments": {"n": "20", "p": 0.6}}), expected)[0]
+    assert not single_call_matches(reply({"name": "f", "arguments": {"n": 20, "p": 0.6, "extra": 1}}), expected)[0]
+    assert not single_call_matches(reply({"name": "f", "arguments": {"n": 20}}), expected)[0]
+    assert not single_call_matches(reply({"name": "g", "arguments": {"n": 20, "p": 0.6}}), expected)[0]
+    two = reply({"name": "f", "arguments": {"n": 20, "p": 0.6}}, {"name": "f", "arguments": {"n": 20, "p": 0.6}})
+    assert single_call_matches(two, expected) == (False, "2 tool calls")
+    assert single_call_matches(reply(), expected) == (False, "0 tool calls")
+
+
+def test_bfcl_exec_simple_end_to_end_on_the_real_data(tiny_model: Path, bfcl_data: Path) -> None:
+    records = [json.loads(line) for line in bfcl_data.read_text().splitlines()]
+    truth = {r["question"][0][-1]["content"]: parse_ground_truth(r["ground_truth"][0]) for r in records}
+    wrong = set(list(truth)[:3])
+    offered: list[int] = []
+
+    def answer(messages: list[Any]) -> Any:
+        call = truth[messages[-1].text]
+        if messages[-1].text in wrong:
+            call = {"name": call["name"], "arguments": {**call["arguments"], "unexpected": True}}
+        return output("", [call])
+
+    from inspect_ai.model import get_model
+
+    def respond(messages: list[Any], tools: Any, tool_choice: Any, config: Any) -> Any:
+        offered.append(len(tools))
+        return answer(messages)
+
+    metrics = run(tiny_model, "bfcl", bfcl_data, get_model("mockllm/model", custom_outputs=respond))
+    assert metrics["n"] == 100 and metrics["accuracy"] == pytest.approx(0.97)
+    assert min(offered) >= 1  # the record's functions reach the model as tools
+
+
+# --- the hf backend on a tiny model --------------------------------------------------------------------------
+
+@pytest.mark.requires_hf
+def test_hf_backend_runs_humaneval_and_bfcl_on_a_tiny_model(tiny_model: Path, humaneval_data: Path, bfcl_data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "m.json"
+    proc = ptb("eval", "--model-path", str(tiny_model), "--benchmark", "humaneval", "--data", str(humaneval_data),
+               "--limit", "3", "--max-tokens", "8", "--device", "cpu", "--backend", "hf", "--json-output-file", str(out))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    metrics = json.loads(out.read_text())
+    assert metrics["n"] == 3 and metrics["backend"] == "hf" and metrics["accuracy"] == 0.0
+    assert 0 < metrics["tokens_generated"] <= 3 * 8
+    assert metrics["sampling"]["source"] in ("defaults", "generation_config.json")
+    bfcl = evaluate(tiny_model, "bfcl", data=bfcl_data, limit=2, max_tokens=4, device="cpu", backend="hf")
+    assert bfcl["n"] == 2 and bfcl["accuracy"] == 0.0
