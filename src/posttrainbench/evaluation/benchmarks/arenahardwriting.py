@@ -144,7 +144,9 @@ async def judge_pair(judge: Judge, question: str, reference: str, candidate: str
 
 def build(data: Path | None, options: TaskOptions) -> Any:
     from inspect_ai import Task
-    from inspect_ai.scorer import Score, metric, scorer
+    from inspect_ai.scorer import Score, scorer
+
+    from posttrainbench.evaluation.sample_metrics import sample_metric
     from inspect_ai.solver import generate
 
     settings = options.judge or JudgeSettings()
@@ -154,15 +156,10 @@ def build(data: Path | None, options: TaskOptions) -> Any:
     def all_entries(scores: list[Any]) -> list[float]:
         return [entry for s in scores for entry in (s.score.metadata or {}).get("entries", [])]
 
-    @metric(name="accuracy")
-    def win_rate() -> Any:
-        return lambda scores: entries_mean(all_entries(scores))
-
-    @metric(name="stderr")
-    def win_rate_stderr() -> Any:
-        return lambda scores: entries_stderr(all_entries(scores))
-
-    @scorer(metrics=[win_rate(), win_rate_stderr()])
+    @scorer(metrics=[
+        sample_metric("accuracy", lambda scores: entries_mean(all_entries(scores))),
+        sample_metric("stderr", lambda scores: entries_stderr(all_entries(scores))),
+    ])
     def pairwise_judge() -> Any:
         async def score(state: Any, target: Any) -> Any:
             answer = limit_repetitions(strip_think(state.output.completion))

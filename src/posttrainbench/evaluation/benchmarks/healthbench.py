@@ -172,22 +172,19 @@ def summarize(scores: list[dict[str, Any]]) -> dict[str, Any]:
 
 def build(data: Path | None, options: TaskOptions) -> Any:
     from inspect_ai import Task
-    from inspect_ai.scorer import Score, metric, scorer
+    from inspect_ai.scorer import Score, scorer
+
+    from posttrainbench.evaluation.sample_metrics import sample_metric
     from inspect_ai.solver import generate
 
     settings = options.judge or JudgeSettings()
     settings.api_key()  # fail before generating anything
     judge = Judge(settings)
 
-    @metric(name="accuracy")
-    def clipped_accuracy() -> Any:
-        return lambda scores: clipped_mean([s.score.as_float() for s in scores])
-
-    @metric(name="stderr")
-    def bootstrap() -> Any:
-        return lambda scores: bootstrap_stderr([s.score.as_float() for s in scores])
-
-    @scorer(metrics=[clipped_accuracy(), bootstrap()])
+    @scorer(metrics=[
+        sample_metric("accuracy", lambda scores: clipped_mean([s.score.as_float() for s in scores])),
+        sample_metric("stderr", lambda scores: bootstrap_stderr([s.score.as_float() for s in scores])),
+    ])
     def rubric_judge() -> Any:
         async def score(state: Any, target: Any) -> Any:
             reply = limit_repetitions(strip_think(state.output.completion))
