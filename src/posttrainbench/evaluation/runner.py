@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -96,6 +97,11 @@ def evaluate(
         wall_seconds=round(time.monotonic() - started, 2),
     )
     metrics["tokens_per_second"] = round(metrics["tokens_generated"] / max(metrics["wall_seconds"], 1e-9), 1)
+    generator = getattr(getattr(model, "api", None), "generator", None)
+    if generator is not None:  # the hf backend knows how long the GPU was generating
+        metrics["generation_seconds"] = round(generator.busy_seconds, 2)
+        metrics["generation_batches"] = generator.batches
+        metrics["generation_tokens_per_second"] = round(metrics["tokens_generated"] / max(generator.busy_seconds, 1e-9), 1)
     return metrics
 
 
@@ -105,6 +111,8 @@ def _metrics(logs: list[Any], spec: Any, tolerated: float) -> dict[str, Any]:
     log = logs[0]
     if log.status != "success":
         message = log.error.message if log.error else log.status
+        if log.error and log.error.traceback:
+            print(log.error.traceback, file=sys.stderr)  # lands in the attempt's log
         raise EvaluationError(f"evaluation {log.status}: {message.strip().splitlines()[-1] if message.strip() else message}")
     if not log.results or len(log.results.scores) != 1:
         raise EvaluationError("evaluation produced no single score")

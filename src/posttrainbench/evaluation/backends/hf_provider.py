@@ -5,7 +5,8 @@ quiet before each batch, and counts padding as generated tokens. This provider i
 
 - renders prompts with the family's fixed chat template (passed in, never looked up from the path);
 - batches concurrent requests: a batch starts as soon as ``batch_size`` requests wait, or when no new
-  request came for ``BATCH_WINDOW_S``;
+  request came for ``BATCH_WINDOW_S`` (Inspect starts samples with small gaps; a short window would cut
+  batches in pieces, and every batch costs about as much as a full one);
 - in ``static`` cache mode (the ``fast`` profile on a GPU) pads prompts to a multiple of 64 tokens and
   generates with a static KV cache and a compiled forward pass, which is several times faster at large
   batches; ``dynamic`` mode is plain ``generate``;
@@ -16,6 +17,7 @@ quiet before each batch, and counts padding as generated tokens. This provider i
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import functools
 import json
 import re
@@ -26,7 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-BATCH_WINDOW_S = 0.05
+BATCH_WINDOW_S = 0.5
+# Every generate call of the process runs on this one thread: compiled CUDA graphs belong to the thread that
+# recorded them, so a second evaluation in the same process must not generate from a new thread.
+_GPU_THREAD = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="ptb-hf-generate")
 PAD_MULTIPLE = 64
 _TOOL_CALL = re.compile(r"<tool_call>\s*(.*?)\s*</tool_call>", re.DOTALL)
 
@@ -80,6 +85,9 @@ class Generator:
     _wake: threading.Event = field(default_factory=threading.Event)
     _last_arrival: float = 0.0
     _thread: threading.Thread | None = None
+    batches: int = 0
+    busy_seconds: float = 0.0
+    """Time spent inside ``generate`` (the GPU's share of the evaluation's wall time)."""
 
     def __post_init__(self) -> None:
         import torch
@@ -89,7 +97,7 @@ class Generator:
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
-        self.model = AutoModelForCausalLM.from_pretrained(self.model_path, dtype=dtype).to(self.device).eval()
+        self.model = AutoModelForCausalLM.from_pretrained(self.model_path, dtype=dtype, device_map=self.device).eval()
         self.stop_ids = self._stop_ids()
         if self.cache == "static":
             self.model.generation_config.cache_implementation = "static"
@@ -113,7 +121,7 @@ class Generator:
             self._pending.append(request)
             self._last_arrival = time.monotonic()
             if self._thread is None:
-                self._thread = threading.Thread(target=self._serve, name="ptb-hf-generate", daemon=True)
+                self._thread = threading.Thread(target=self._serve, name="ptb-hf-batcher", daemon=True)
                 self._thread.start()
         self._wake.set()
         return await request.future
@@ -130,13 +138,16 @@ class Generator:
                     if not self._pending:
                         self._wake.clear()
                     return batch
-            time.sleep(BATCH_WINDOW_S / 5)
+            time.sleep(0.01)
 
     def _serve(self) -> None:
         while True:
             batch = self._next_batch()
+            started = time.monotonic()
             try:
-                results = self.generate([r.prompt for r in batch], batch[0].settings)
+                results = _GPU_THREAD.submit(self.generate, [r.prompt for r in batch], batch[0].settings).result()
+                self.busy_seconds += time.monotonic() - started
+                self.batches += 1
             except Exception as error:  # hand the failure to every waiting sample
                 for request in batch:
                     request.loop.call_soon_threadsafe(_settle, request.future, None, error)
