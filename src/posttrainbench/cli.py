@@ -230,6 +230,50 @@ def eval_(
     _print_json(metrics)
 
 
+data_app = typer.Typer(help="Fetch and check the pinned evaluation data for offline clusters.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("fetch")
+def data_fetch(
+    benchmark: Annotated[Optional[list[str]], typer.Option(help="Benchmark id (repeatable; default: all seven).")] = None,
+    models: Annotated[bool, typer.Option("--models/--no-models", help="Also download the four base models.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Download the pinned datasets (and optionally the base models) into the HF cache and write a manifest
+    with revisions and SHA-256 hashes ($PTB_DATA/manifest.json). Run where the Hub is reachable, with the
+    same HF_HOME the cluster's nodes use; GPQA is gated and needs a logged-in account.
+
+    Example: `HF_HOME=/shared/hf ptb data fetch --models`
+    """
+    from posttrainbench.datafetch import fetch, manifest_path
+
+    manifest = fetch(benchmark, models, progress=lambda line: err.print(f"fetching {line}"))
+    if as_json:
+        return _print_json(manifest)
+    err.print(f"{len(manifest['entries'])} sources fetched; manifest: {manifest_path()}")
+    for failure in manifest["failures"]:
+        err.print(f"[red]failed[/]: {failure}")
+    if manifest["failures"]:
+        raise typer.Exit(1)
+
+
+@data_app.command("verify")
+def data_verify(as_json: JsonOpt = False) -> None:
+    """Check every fetched file against the manifest's SHA-256; exit 1 on any missing or changed file."""
+    from posttrainbench.datafetch import verify
+
+    problems = verify()
+    if as_json:
+        _print_json({"ok": not problems, "problems": problems})
+    else:
+        for problem in problems:
+            err.print(problem)
+        err.print("data verified" if not problems else f"{len(problems)} problem(s)")
+    if problems:
+        raise typer.Exit(1)
+
+
 @app.command()
 def report(
     results: ResultsOpt = None,
@@ -278,7 +322,7 @@ def quickstart(
 def main() -> None:
     """Entry point: one line and exit code 2 for user errors; tracebacks for bugs (and with PTB_DEBUG=1)."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # click returns typer.Exit's code instead of raising here
     except PtbError as error:
         if settings.debug():
             raise
@@ -295,3 +339,5 @@ def main() -> None:
             error.show()
             sys.exit(error.exit_code)
         raise
+    if isinstance(code, int) and code:
+        sys.exit(code)

@@ -22,6 +22,11 @@ def hf_home() -> Path:
     return Path(_env("HF_HOME") or Path.home() / ".cache" / "huggingface").expanduser()
 
 
+def data_dir() -> Path:
+    """Benchmark files fetched from fixed URLs and the data manifest (``PTB_DATA``, default ``$HF_HOME/posttrainbench``)."""
+    return Path(_env("PTB_DATA") or hf_home() / "posttrainbench").expanduser()
+
+
 def scratch_dir() -> Path:
     """Node-local scratch for sandbox layers and the agent's /tmp (``PTB_SCRATCH``, default the system tmp)."""
     return Path(_env("PTB_SCRATCH") or tempfile.gettempdir()).expanduser()
