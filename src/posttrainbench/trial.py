@@ -175,7 +175,8 @@ class Trial:
             verdicts=markers.get("audit", {}).get("data", {}).get("verdicts", []),
             error=error,
             stage_seconds={stage: marker["seconds"] for stage, marker in markers.items()},
-            protocol_overrides=config.evaluation.model_dump(exclude_defaults=True),
+            # only what changes scores: backend, profile and the judge's endpoint do not
+            protocol_overrides=config.evaluation.model_dump(include={"limit", "max_tokens", "data", "judge_model"}, exclude_none=True),
             ptb_version=__version__,
             finished_at=iso_now(),
         )
