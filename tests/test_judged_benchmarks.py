@@ -14,7 +14,7 @@ import pytest
 from fake_openai import FakeOpenAI, Reply
 from posttrainbench import api
 from posttrainbench.config import EvalOverrides
-from posttrainbench.errors import EvaluationError
+from posttrainbench.errors import EvaluationError, PtbError
 from posttrainbench.evaluation.benchmarks.arenahardwriting import candidate_entries, parse_verdict
 from posttrainbench.evaluation.benchmarks.healthbench import bootstrap_stderr, example_score, is_easy, parse_grade
 from posttrainbench.evaluation.judge import JudgeSettings
@@ -133,7 +133,7 @@ def test_healthbench_unit_rules() -> None:
 def test_judge_needs_its_key(tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("JUDGE_KEY")
     data = write_jsonl(tmp_path / "hb.jsonl", [HEALTH[0]])
-    with pytest.raises(Exception, match=r"\$JUDGE_KEY"):
+    with pytest.raises(PtbError, match=r"\$JUDGE_KEY"):
         evaluate(tiny_model, "healthbench", data=data, device="cpu", model=scripted(lambda m: "ok"),
                  judge=JudgeSettings(api_key_env="JUDGE_KEY"))
 
@@ -224,13 +224,9 @@ def test_arena_hard_asks_again_after_a_reply_without_verdict(tiny_model: Path, t
 def test_arena_hard_without_reference_answers_is_one_clear_error(tiny_model: Path, tmp_path: Path) -> None:
     root = arena_data(tmp_path / "arena")
     shutil.rmtree(root / "model_answer")
-    proc_error = None
-    try:
+    with pytest.raises(PtbError, match="Qwen3-1.7B.jsonl"):
         evaluate(tiny_model, "arenahardwriting", data=root, device="cpu", judge=JudgeSettings(api_key_env="JUDGE_KEY"),
                  model=scripted(lambda m: "x"))
-    except Exception as error:  # noqa: BLE001
-        proc_error = str(error)
-    assert proc_error is not None and "Qwen3-1.7B.jsonl" in proc_error
 
 
 def test_postprocessing_of_judged_answers() -> None:

@@ -64,7 +64,7 @@ def _fetch_source(benchmark_id: str, split: str, source: HubSource | UrlSource) 
                 "files": {source.filename: digest}}
     load_hub(source)  # fills the datasets cache at the pinned revision
     commit, files = _hub_snapshot(source.path, "dataset", source.revision)
-    return {**entry, "revision": commit, "root": "hub", "files": files}
+    return {**entry, "repo": source.path, "revision": commit, "root": "hub", "files": files}
 
 
 def fetch(benchmarks: list[str] | None, models: bool, progress: Progress) -> dict[str, Any]:
@@ -81,7 +81,7 @@ def fetch(benchmarks: list[str] | None, models: bool, progress: Progress) -> dic
         progress(f"model {model.id}")
         try:
             commit, files = _hub_snapshot(model.id, "model", None)
-            entries.append({"kind": "model", "id": model.id, "revision": commit, "root": "hub", "files": files})
+            entries.append({"kind": "model", "repo": model.id, "revision": commit, "root": "hub", "files": files})
         except Exception as error:
             failures.append({"model": model.id, "error": f"{type(error).__name__}: {error}"[:400]})
     manifest = {"created_at": iso_now(), "hf_home": str(settings.hf_home()), "entries": entries, "failures": failures}
@@ -111,6 +111,5 @@ def _entry_root(entry: dict[str, Any]) -> Path:
     if entry["root"] != "hub":
         return Path(entry["root"])
     hub_cache = Path(os.environ.get("HF_HUB_CACHE") or settings.hf_home() / "hub")
-    repo = entry.get("id") or entry["source"].split("hf://", 1)[1].split()[0]
     kind = "models" if entry["kind"] == "model" else "datasets"
-    return hub_cache / f"{kind}--{repo.replace('/', '--')}" / "snapshots" / entry["revision"]
+    return hub_cache / f"{kind}--{entry['repo'].replace('/', '--')}" / "snapshots" / entry["revision"]

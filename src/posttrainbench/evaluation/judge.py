@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -21,6 +21,7 @@ T = TypeVar("T")
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_MODEL = "gpt-5-mini"
 REASONING_PREFIXES = ("gpt-5", "o1", "o3", "o4")
+USAGE_KEYS = ("input_tokens", "output_tokens")
 
 
 class JudgeError(Exception):
@@ -106,6 +107,23 @@ class Judge:
             except Exception as error:  # network, HTTP status, JSON shape or parse: all count as an attempt
                 problems.append(f"{type(error).__name__}: {str(error)[:200]}")
         raise JudgeError(f"judge {self.settings.model} failed {self.settings.attempts} attempts; last: {problems[-1]}")
+
+    async def ask_or_skip(
+        self, messages: list[dict[str, str]], parse: Callable[[str], T], *, reasoning_effort: str | None = None,
+    ) -> tuple[T | None, dict[str, int]]:
+        """``ask``, except that a judgment failing every attempt gives ``(None, {})`` where the settings
+        tolerate failures (the runner then checks the rate); otherwise ``JudgeError`` propagates."""
+        try:
+            return await self.ask(messages, parse, reasoning_effort=reasoning_effort)
+        except JudgeError:
+            if self.settings.max_failure_rate <= 0:
+                raise
+            return None, {}
+
+
+def total_usage(usages: Iterable[dict[str, int]]) -> dict[str, int]:
+    usages = list(usages)
+    return {key: sum(usage.get(key, 0) for usage in usages) for key in USAGE_KEYS}
 
 
 def _usage(reply: dict[str, Any]) -> dict[str, int]:

@@ -12,6 +12,7 @@ from typing import Any
 from posttrainbench.catalog import FAMILIES, get_benchmark, get_family
 from posttrainbench.errors import EvaluationError, PtbError
 from posttrainbench.evaluation.backends import drive_settings, inspect_model, resolve_backend
+from posttrainbench.evaluation.judge import total_usage
 from posttrainbench.evaluation.sampling import sampling_settings
 
 # config.json model_type -> family, used only when no base model or family is given (standalone ptb eval).
@@ -142,7 +143,7 @@ def _judge_counts(log: Any, spec: Any, tolerated: float) -> dict[str, Any]:
     scores = _sample_scores(log)
     calls = sum(s["metadata"].get("judge_calls", 0) for s in scores)
     failures = sum(s["metadata"].get("judge_failures", 0) for s in scores)
-    usage = {key: sum(s["metadata"].get("judge_usage", {}).get(key, 0) for s in scores) for key in ("input_tokens", "output_tokens")}
+    usage = total_usage(s["metadata"].get("judge_usage", {}) for s in scores)
     counts: dict[str, Any] = {"judge_calls": calls, "judge_failures": failures, "judge_usage": usage}
     if calls and failures / calls > tolerated:
         raise EvaluationError(f"{failures} of {calls} judge gradings failed (tolerated rate {tolerated})")

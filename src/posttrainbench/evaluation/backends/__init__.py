@@ -14,6 +14,7 @@ sampling settings or scoring: the same model outputs give the same scores under 
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import tempfile
 from dataclasses import dataclass
@@ -47,9 +48,7 @@ def drive_settings(profile: str, benchmark: Benchmark, device: str, max_connecti
         settings = DriveSettings(profile, benchmark.max_connections, benchmark.gpu_memory_utilization, "dynamic")
     else:
         settings = DriveSettings(profile, FAST_CONNECTIONS, FAST_GPU_MEMORY, "static" if device.startswith("cuda") else "dynamic")
-    if max_connections is not None:
-        settings = DriveSettings(settings.profile, max_connections, settings.gpu_memory_utilization, settings.hf_cache)
-    return settings
+    return settings if max_connections is None else dataclasses.replace(settings, max_connections=max_connections)
 
 
 def vllm_installed() -> bool:

@@ -133,8 +133,11 @@ class Generator:
                 quiet = time.monotonic() - self._last_arrival >= BATCH_WINDOW_S
                 if self._pending and (len(self._pending) >= self.batch_size or quiet):
                     settings = self._pending[0].settings  # one batch shares its sampling settings
-                    batch = [r for r in self._pending if r.settings == settings][: self.batch_size]
-                    self._pending = [r for r in self._pending if r not in batch]
+                    batch, rest = [], []
+                    for request in self._pending:
+                        same = request.settings == settings and len(batch) < self.batch_size
+                        (batch if same else rest).append(request)
+                    self._pending = rest
                     if not self._pending:
                         self._wake.clear()
                     return batch

@@ -22,7 +22,7 @@ from typing import Any
 
 from posttrainbench.errors import PtbError
 from posttrainbench.evaluation.benchmarks import BenchmarkTask, TaskOptions, memory_dataset, register_task
-from posttrainbench.evaluation.judge import Judge, JudgeError, JudgeSettings
+from posttrainbench.evaluation.judge import Judge, JudgeSettings, total_usage
 from posttrainbench.evaluation.postprocess import limit_repetitions, strip_think
 from posttrainbench.evaluation.sources import UrlSource, load_records, read_file, require_columns, seeded_order
 
@@ -130,16 +130,18 @@ def to_sample(record: dict[str, Any]) -> Any:
     return Sample(id=record["uid"], input=record["prompt"], metadata={"baseline": record["baseline"], "question": record["prompt"]})
 
 
-async def judge_pair(judge: Judge, question: str, reference: str, candidate: str) -> tuple[list[str], dict[str, int]]:
-    """Verdicts of game 1 (reference as A) and game 2 (candidate as A)."""
+async def judge_pair(judge: Judge, question: str, reference: str, candidate: str) -> tuple[list[str] | None, dict[str, int]]:
+    """Verdicts of game 1 (reference as A) and game 2 (candidate as A); None if a tolerated judgment failed."""
 
-    async def game(answer_a: str, answer_b: str) -> tuple[str, dict[str, int]]:
+    def game(answer_a: str, answer_b: str) -> Any:
         user = JUDGE_USER.format(question=question, answer_a=answer_a, answer_b=answer_b)
         messages = [{"role": "system", "content": JUDGE_SYSTEM}, {"role": "user", "content": user}]
-        return await judge.ask(messages, parse_verdict, reasoning_effort="medium")
+        return judge.ask_or_skip(messages, parse_verdict, reasoning_effort="medium")
 
-    (first, usage1), (second, usage2) = await asyncio.gather(game(reference, candidate), game(candidate, reference))
-    return [first, second], {key: usage1.get(key, 0) + usage2.get(key, 0) for key in ("input_tokens", "output_tokens")}
+    games = await asyncio.gather(game(reference, candidate), game(candidate, reference))
+    verdicts = [verdict for verdict, _ in games]
+    usage = total_usage(usage for _, usage in games)
+    return (None if None in verdicts else verdicts), usage
 
 
 def build(data: Path | None, options: TaskOptions) -> Any:
@@ -163,11 +165,8 @@ def build(data: Path | None, options: TaskOptions) -> Any:
     def pairwise_judge() -> Any:
         async def score(state: Any, target: Any) -> Any:
             answer = limit_repetitions(strip_think(state.output.completion))
-            try:
-                verdicts, usage = await judge_pair(judge, state.metadata["question"], state.metadata["baseline"], answer)
-            except JudgeError:
-                if settings.max_failure_rate <= 0:
-                    raise
+            verdicts, usage = await judge_pair(judge, state.metadata["question"], state.metadata["baseline"], answer)
+            if verdicts is None:  # a tolerated failure: the question is dropped, as the original drops it
                 return Score(value=0.0, answer=answer, metadata={"entries": [], "judge_calls": 2, "judge_failures": 2})
             entries = candidate_entries(*verdicts)
             return Score(value=entries_mean(entries), answer=answer, metadata={

@@ -22,7 +22,7 @@ from typing import Any
 
 from posttrainbench.errors import PtbError
 from posttrainbench.evaluation.benchmarks import BenchmarkTask, TaskOptions, memory_dataset, register_task
-from posttrainbench.evaluation.judge import Judge, JudgeError, JudgeSettings
+from posttrainbench.evaluation.judge import Judge, JudgeSettings, total_usage
 from posttrainbench.evaluation.postprocess import limit_repetitions, strip_think
 from posttrainbench.evaluation.sources import UrlSource, load_records, require_columns, seeded_order
 
@@ -122,22 +122,18 @@ def to_sample(record: dict[str, Any]) -> Any:
 
 
 async def grade(judge: Judge, conversation: str, rubrics: list[dict[str, Any]]) -> tuple[list[bool], int, dict[str, int]]:
-    """Each rubric item judged; returns (met per item, failed gradings, judge token usage)."""
-    tolerate = judge.settings.max_failure_rate > 0
+    """Each rubric item judged; returns (met per item, failed gradings, judge token usage).
 
-    async def one(item: dict[str, Any]) -> tuple[bool, bool, dict[str, int]]:
+    A tolerated failed grading counts as not met."""
+
+    def ask(item: dict[str, Any]) -> Any:
         prompt = GRADER_PROMPT.format(conversation=conversation, rubric_item=f"[{item['points']}] {item['criterion']}")
-        try:
-            met, usage = await judge.ask([{"role": "user", "content": prompt}], parse_grade)
-            return met, False, usage
-        except JudgeError:
-            if not tolerate:
-                raise
-            return False, True, {}
+        return judge.ask_or_skip([{"role": "user", "content": prompt}], parse_grade)
 
-    results = await asyncio.gather(*(one(item) for item in rubrics))
-    usage = {key: sum(r[2].get(key, 0) for r in results) for key in ("input_tokens", "output_tokens")}
-    return [r[0] for r in results], sum(r[1] for r in results), usage
+    results = await asyncio.gather(*(ask(item) for item in rubrics))
+    met = [verdict is True for verdict, _ in results]
+    failed = sum(1 for verdict, _ in results if verdict is None)
+    return met, failed, total_usage(usage for _, usage in results)
 
 
 def axis_points(rubrics: list[dict[str, Any]], met: list[bool]) -> dict[str, list[float]]:
