@@ -93,7 +93,7 @@ def ptb_eval(model_path: Path, data: Path, profile: str, limit: int | None) -> d
     cold, warm = runs
     return {"tokens": warm["tokens_generated"], "n": warm["n"], "cold_s": cold["wall_seconds"], "warm_s": warm["wall_seconds"],
             "tokens_per_s": warm["tokens_generated"] / warm["wall_seconds"], "max_connections": warm["max_connections"],
-            "generation_s": warm.get("generation_seconds"), "batches": warm.get("generation_batches"), "generation_tokens_per_s": warm.get("generation_tokens_per_second")}
+            "batch_size": warm.get("generation_batch_size"), "generation_s": warm.get("generation_seconds"), "batches": warm.get("generation_batches"), "generation_tokens_per_s": warm.get("generation_tokens_per_second")}
 
 
 def inspect_stock_hf(model_path: Path, data: Path, connections: int, limit: int | None) -> dict[str, Any]:

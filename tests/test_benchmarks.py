@@ -207,3 +207,36 @@ def test_hf_backend_runs_humaneval_and_bfcl_on_a_tiny_model(tiny_model: Path, hu
     assert metrics["sampling"]["source"] in ("defaults", "generation_config.json")
     bfcl = evaluate(tiny_model, "bfcl", data=bfcl_data, limit=2, max_tokens=4, device="cpu", backend="hf")
     assert bfcl["n"] == 2 and bfcl["accuracy"] == 0.0
+
+
+def test_fast_profile_queues_two_batches_and_upstream_follows_the_catalog() -> None:
+    from posttrainbench.catalog import get_benchmark
+    from posttrainbench.evaluation.backends import drive_settings
+
+    gpu = drive_settings("fast", get_benchmark("gsm8k"), "cuda")
+    assert (gpu.max_connections, gpu.batch_size, gpu.hf_cache) == (512, 256, "static")
+    assert drive_settings("fast", get_benchmark("gsm8k"), "cpu").hf_cache == "dynamic"
+    assert drive_settings("fast", get_benchmark("gsm8k"), "cuda", max_connections=64).batch_size == 64
+    upstream = drive_settings("upstream", get_benchmark("healthbench"), "cuda")
+    assert (upstream.max_connections, upstream.batch_size, upstream.hf_cache) == (1, 1, "dynamic")
+    with pytest.raises(PtbError, match="at least 1"):
+        drive_settings("fast", get_benchmark("gsm8k"), "cuda", max_connections=0)
+
+
+def test_hf_batcher_fills_batches_and_returns_each_prompt_its_own_result(tiny_model: Path) -> None:
+    import asyncio
+
+    from posttrainbench.catalog import get_family
+    from posttrainbench.evaluation.backends.hf_provider import Generator
+
+    generator = Generator(tiny_model, get_family("qwen3").chat_template(), "cpu", batch_size=4)
+    prompts = [" ".join(["hello"] * (i + 1)) for i in range(10)]  # a different length per prompt
+
+    async def submit_all() -> list[tuple[str, int, int]]:
+        return await asyncio.gather(*(generator.submit(p, (3, 0.0, None, None, None)) for p in prompts))
+
+    results = asyncio.run(submit_all())
+    assert generator.batches == 3  # 4 + 4 + 2: a batch starts as soon as it is full
+    lengths = [len(generator.tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts]
+    assert [prompt_tokens for _, prompt_tokens, _ in results] == lengths
+    assert all(0 <= new <= 3 for _, _, new in results)

@@ -16,6 +16,7 @@ from posttrainbench.evaluation.judge import total_usage
 from posttrainbench.evaluation.sampling import sampling_settings
 
 # config.json model_type -> family, used only when no base model or family is given (standalone ptb eval).
+GENERATE_SWITCH_INTERVAL_S = 0.0005
 _MODEL_TYPES = {"qwen3": "qwen3", "qwen2": "qwen3", "smollm3": "smollm3", "gemma3": "gemma3", "gemma3_text": "gemma3"}
 
 
@@ -83,11 +84,23 @@ def evaluate(
         if model is None:
             model, model_args = inspect_model(backend, model_path, get_family(family).chat_template(), device, drive,
                                               spec.uses_tools, Path(tmp))
-        logs = inspect_eval(
-            task, model=model, model_args=model_args, max_tokens=cap, max_connections=drive.max_connections,
-            temperature=sampling["temperature"], top_p=sampling["top_p"], top_k=sampling["top_k"], seed=seed,
-            limit=limit, log_dir=str(log_dir or tmp), log_format="json", display="none", score_display=False,
-        )
+        generator = getattr(getattr(model, "api", None), "generator", None)
+        switch_interval = sys.getswitchinterval()
+        if generator is not None:
+            # The generate thread needs the GIL for a moment between kernel launches; by default it may wait
+            # 5 ms each time for Inspect's busy event loop to let go, while the GPU idles.
+            sys.setswitchinterval(GENERATE_SWITCH_INTERVAL_S)
+        try:
+            logs = inspect_eval(
+                task, model=model, model_args=model_args, max_tokens=cap, max_connections=drive.max_connections,
+                temperature=sampling["temperature"], top_p=sampling["top_p"], top_k=sampling["top_k"], seed=seed,
+                limit=limit, log_dir=str(log_dir or tmp), log_format="json", display="none", score_display=False,
+                log_realtime=False,  # nobody watches the run live; the final log is written at the end
+            )
+        finally:
+            sys.setswitchinterval(switch_interval)
+            if generator is not None:
+                generator.close()
     metrics = _metrics(logs, spec, judge.max_failure_rate if judge is not None else 0.0)
     metrics.update(
         benchmark=benchmark_id, dataset=benchmark.dataset,
@@ -98,10 +111,10 @@ def evaluate(
         wall_seconds=round(time.monotonic() - started, 2),
     )
     metrics["tokens_per_second"] = round(metrics["tokens_generated"] / max(metrics["wall_seconds"], 1e-9), 1)
-    generator = getattr(getattr(model, "api", None), "generator", None)
     if generator is not None:  # the hf backend knows how long the GPU was generating
         metrics["generation_seconds"] = round(generator.busy_seconds, 2)
         metrics["generation_batches"] = generator.batches
+        metrics["generation_batch_size"] = generator.batch_size
         metrics["generation_tokens_per_second"] = round(metrics["tokens_generated"] / max(generator.busy_seconds, 1e-9), 1)
     return metrics
 

@@ -8,13 +8,14 @@ tool calls for tool-using benchmarks.
 A profile sets how hard the backend is driven. ``upstream`` uses the original's concurrency and GPU
 memory share per benchmark (judged benchmarks generate one answer at a time). ``fast`` (the default) keeps
 the backend busy: many concurrent generations, most of the GPU memory for vLLM's cache, and a static KV cache
-with a compiled forward pass on the ``hf`` backend on a GPU. Profiles change speed, not the prompts,
+with a compiled forward pass on the ``hf`` backend on a GPU. Under ``fast`` Inspect runs twice as many
+samples as the ``hf`` backend puts in one batch, so the next batch is already queued when the GPU finishes
+one (Inspect starts samples with small gaps; without the queue the GPU waits and batches come out uneven). Profiles change speed, not the prompts,
 sampling settings or scoring: the same model outputs give the same scores under both.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
 import tempfile
 from dataclasses import dataclass
@@ -26,7 +27,8 @@ from posttrainbench.errors import PtbError
 
 BACKENDS = ("auto", "hf", "vllm")
 PROFILES = ("fast", "upstream")
-FAST_CONNECTIONS = 256
+FAST_BATCH = 256
+FAST_QUEUE_DEPTH = 2
 FAST_GPU_MEMORY = 0.9
 
 
@@ -36,19 +38,26 @@ class DriveSettings:
 
     profile: str
     max_connections: int
+    """Concurrent generate calls Inspect makes (and samples it runs at once)."""
+    batch_size: int
+    """Largest batch the ``hf`` backend generates at once."""
     gpu_memory_utilization: float
     hf_cache: str
     """``static`` (padded prompts, static KV cache, compiled forward) or ``dynamic``."""
 
 
 def drive_settings(profile: str, benchmark: Benchmark, device: str, max_connections: int | None = None) -> DriveSettings:
+    """The profile's settings; ``max_connections`` (a user override) sets Inspect's concurrency and caps the batch."""
     if profile not in PROFILES:
         raise PtbError(f"unknown profile {profile!r}; known: {', '.join(PROFILES)}")
+    if max_connections is not None and max_connections < 1:
+        raise PtbError(f"max connections must be at least 1, got {max_connections}")
     if profile == "upstream":
-        settings = DriveSettings(profile, benchmark.max_connections, benchmark.gpu_memory_utilization, "dynamic")
-    else:
-        settings = DriveSettings(profile, FAST_CONNECTIONS, FAST_GPU_MEMORY, "static" if device.startswith("cuda") else "dynamic")
-    return settings if max_connections is None else dataclasses.replace(settings, max_connections=max_connections)
+        connections = max_connections or benchmark.max_connections
+        return DriveSettings(profile, connections, connections, benchmark.gpu_memory_utilization, "dynamic")
+    connections = max_connections or FAST_BATCH * FAST_QUEUE_DEPTH
+    cache = "static" if device.startswith("cuda") else "dynamic"
+    return DriveSettings(profile, connections, min(FAST_BATCH, connections), FAST_GPU_MEMORY, cache)
 
 
 def vllm_installed() -> bool:
@@ -71,7 +80,7 @@ def inspect_model(backend: str, model_path: Path, chat_template: str, device: st
     if backend == "hf":
         from posttrainbench.evaluation.backends.hf_provider import make_model
 
-        return make_model(model_path, chat_template, device, drive.max_connections, drive.hf_cache), {}
+        return make_model(model_path, chat_template, device, drive.batch_size, drive.hf_cache), {}
     template_file = Path(tempfile.mkstemp(suffix=".jinja", dir=workdir)[1])
     template_file.write_text(chat_template)  # vLLM reads the template from a file
     args: dict[str, Any] = {"gpu_memory_utilization": drive.gpu_memory_utilization, "chat_template": str(template_file)}

@@ -7,9 +7,10 @@ quiet before each batch, and counts padding as generated tokens. This provider i
 - batches concurrent requests: a batch starts as soon as ``batch_size`` requests wait, or when no new
   request came for ``BATCH_WINDOW_S`` (Inspect starts samples with small gaps; a short window would cut
   batches in pieces, and every batch costs about as much as a full one);
-- in ``static`` cache mode (the ``fast`` profile on a GPU) pads prompts to a multiple of 64 tokens and
-  generates with a static KV cache and a compiled forward pass, which is several times faster at large
-  batches; ``dynamic`` mode is plain ``generate``;
+- in ``static`` cache mode (the ``fast`` profile on a GPU) pads prompts to a multiple of 64 tokens, fills
+  a short batch up to ``batch_size`` with copies of its first prompt (a new batch shape would mean a new
+  compile, which costs far more than the spare rows), and generates with a static KV cache and a compiled
+  forward pass; ``dynamic`` mode is plain ``generate``;
 - parses Hermes-style ``<tool_call>{...}</tool_call>`` blocks into tool calls (an unparseable block stays
   text, as vLLM's parser leaves it) and counts only the tokens before end-of-sequence.
 """
@@ -85,6 +86,7 @@ class Generator:
     _wake: threading.Event = field(default_factory=threading.Event)
     _last_arrival: float = 0.0
     _thread: threading.Thread | None = None
+    _closed: bool = False
     batches: int = 0
     busy_seconds: float = 0.0
     """Time spent inside ``generate`` (the GPU's share of the evaluation's wall time)."""
@@ -126,10 +128,26 @@ class Generator:
         self._wake.set()
         return await request.future
 
-    def _next_batch(self) -> list[_Request]:
+    def close(self) -> None:
+        """Stop the batcher and free the model. Call at the end of an evaluation, from its thread.
+
+        The collection matters on a GPU: objects of the compiled static cache that are freed only at
+        interpreter exit, after the generate thread is gone, crash the process (SIGSEGV) as it exits.
+        """
+        import gc
+
+        with self._lock:
+            self._closed = True
+        self._wake.set()
+        self.model = None
+        gc.collect()
+
+    def _next_batch(self) -> list[_Request] | None:
         while True:
             self._wake.wait()
             with self._lock:
+                if self._closed:
+                    return None
                 quiet = time.monotonic() - self._last_arrival >= BATCH_WINDOW_S
                 if self._pending and (len(self._pending) >= self.batch_size or quiet):
                     settings = self._pending[0].settings  # one batch shares its sampling settings
@@ -144,8 +162,7 @@ class Generator:
             time.sleep(0.01)
 
     def _serve(self) -> None:
-        while True:
-            batch = self._next_batch()
+        while (batch := self._next_batch()) is not None:
             started = time.monotonic()
             try:
                 results = _GPU_THREAD.submit(self.generate, [r.prompt for r in batch], batch[0].settings).result()
@@ -162,7 +179,11 @@ class Generator:
         import torch
 
         max_new_tokens, temperature, top_p, top_k, seed = settings
-        pad = {"pad_to_multiple_of": PAD_MULTIPLE} if self.cache == "static" else {}
+        count = len(prompts)
+        pad = {}
+        if self.cache == "static":
+            pad = {"pad_to_multiple_of": PAD_MULTIPLE}
+            prompts = prompts + [prompts[0]] * (self.batch_size - count)
         encoded = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False, **pad).to(self.device)
         options: dict[str, Any] = {"max_new_tokens": max_new_tokens, "pad_token_id": self.tokenizer.pad_token_id}
         if temperature and temperature > 0:
@@ -173,8 +194,8 @@ class Generator:
             torch.manual_seed(seed)
         with torch.inference_mode():
             output = self.model.generate(**encoded, **options)
-        new_tokens = output[:, encoded["input_ids"].shape[1]:].tolist()
-        prompt_lengths = encoded["attention_mask"].sum(dim=1).tolist()
+        new_tokens = output[:count, encoded["input_ids"].shape[1]:].tolist()
+        prompt_lengths = encoded["attention_mask"][:count].sum(dim=1).tolist()
         results = []
         for tokens, prompt_length in zip(new_tokens, prompt_lengths, strict=True):
             end = next((i for i, token in enumerate(tokens) if token in self.stop_ids), len(tokens))
