@@ -240,3 +240,19 @@ def test_hf_batcher_fills_batches_and_returns_each_prompt_its_own_result(tiny_mo
     lengths = [len(generator.tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts]
     assert [prompt_tokens for _, prompt_tokens, _ in results] == lengths
     assert all(0 <= new <= 3 for _, _, new in results)
+
+
+def test_hf_worker_reports_a_model_that_fails_to_load_and_a_dead_process(tmp_path: Path, tiny_model: Path) -> None:
+    from posttrainbench.errors import EvaluationError
+    from posttrainbench.evaluation.backends.hf_worker import WorkerHandle, WorkerSpec
+
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("{}")
+    with pytest.raises(EvaluationError, match="hf generation failed"):
+        WorkerHandle(WorkerSpec.of(broken, "cpu", 2, "dynamic"))
+    worker = WorkerHandle(WorkerSpec.of(tiny_model, "cpu", 2, "dynamic"))
+    worker._process.kill()
+    worker._process.wait()
+    with pytest.raises(EvaluationError, match="generation process died"):
+        worker.generate(["hello"], (2, 0.0, None, None, None))

@@ -16,7 +16,6 @@ from posttrainbench.evaluation.judge import total_usage
 from posttrainbench.evaluation.sampling import sampling_settings
 
 # config.json model_type -> family, used only when no base model or family is given (standalone ptb eval).
-GENERATE_SWITCH_INTERVAL_S = 0.0005
 _MODEL_TYPES = {"qwen3": "qwen3", "qwen2": "qwen3", "smollm3": "smollm3", "gemma3": "gemma3", "gemma3_text": "gemma3"}
 
 
@@ -85,11 +84,6 @@ def evaluate(
             model, model_args = inspect_model(backend, model_path, get_family(family).chat_template(), device, drive,
                                               spec.uses_tools, Path(tmp))
         generator = getattr(getattr(model, "api", None), "generator", None)
-        switch_interval = sys.getswitchinterval()
-        if generator is not None:
-            # The generate thread needs the GIL for a moment between kernel launches; by default it may wait
-            # 5 ms each time for Inspect's busy event loop to let go, while the GPU idles.
-            sys.setswitchinterval(GENERATE_SWITCH_INTERVAL_S)
         try:
             logs = inspect_eval(
                 task, model=model, model_args=model_args, max_tokens=cap, max_connections=drive.max_connections,
@@ -98,7 +92,6 @@ def evaluate(
                 log_realtime=False,  # nobody watches the run live; the final log is written at the end
             )
         finally:
-            sys.setswitchinterval(switch_interval)
             if generator is not None:
                 generator.close()
     metrics = _metrics(logs, spec, judge.max_failure_rate if judge is not None else 0.0)

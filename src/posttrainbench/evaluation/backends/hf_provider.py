@@ -7,10 +7,10 @@ quiet before each batch, and counts padding as generated tokens. This provider i
 - batches concurrent requests: a batch starts as soon as ``batch_size`` requests wait, or when no new
   request came for ``BATCH_WINDOW_S`` (Inspect starts samples with small gaps; a short window would cut
   batches in pieces, and every batch costs about as much as a full one);
-- in ``static`` cache mode (the ``fast`` profile on a GPU) pads prompts to a multiple of 64 tokens, fills
-  a short batch up to ``batch_size`` with copies of its first prompt (a new batch shape would mean a new
-  compile, which costs far more than the spare rows), and generates with a static KV cache and a compiled
-  forward pass; ``dynamic`` mode is plain ``generate``;
+- generates in a process of its own (``hf_worker``), which keeps the model between evaluations of the
+  same model in one process; in ``static`` cache mode (the ``fast`` profile on a GPU) with padded
+  prompts and batches, a static KV cache and a compiled forward pass; ``dynamic`` mode is plain
+  ``generate``;
 - parses Hermes-style ``<tool_call>{...}</tool_call>`` blocks into tool calls (an unparseable block stays
   text, as vLLM's parser leaves it) and counts only the tokens before end-of-sequence.
 """
@@ -18,7 +18,6 @@ quiet before each batch, and counts padding as generated tokens. This provider i
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import functools
 import json
 import re
@@ -29,11 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from posttrainbench.evaluation.backends.hf_worker import WorkerHandle, WorkerSpec
+
 BATCH_WINDOW_S = 0.5
-# Every generate call of the process runs on this one thread: compiled CUDA graphs belong to the thread that
-# recorded them, so a second evaluation in the same process must not generate from a new thread.
-_GPU_THREAD = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="ptb-hf-generate")
-PAD_MULTIPLE = 64
 _TOOL_CALL = re.compile(r"<tool_call>\s*(.*?)\s*</tool_call>", re.DOTALL)
 
 
@@ -74,7 +71,7 @@ class _Request:
 
 @dataclass
 class Generator:
-    """Owns the model and runs batches in one worker thread (the GPU does one batch at a time anyway)."""
+    """Collects concurrent requests into batches and hands them to the generation process one at a time."""
 
     model_path: Path
     chat_template: str
@@ -92,24 +89,10 @@ class Generator:
     """Time spent inside ``generate`` (the GPU's share of the evaluation's wall time)."""
 
     def __post_init__(self) -> None:
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoTokenizer
 
-        self.tokenizer = AutoTokenizer.from_pretrained(self.model_path, padding_side="left")
-        if self.tokenizer.pad_token is None:
-            self.tokenizer.pad_token = self.tokenizer.eos_token
-        dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
-        self.model = AutoModelForCausalLM.from_pretrained(self.model_path, dtype=dtype, device_map=self.device).eval()
-        self.stop_ids = self._stop_ids()
-        if self.cache == "static":
-            self.model.generation_config.cache_implementation = "static"
-
-    def _stop_ids(self) -> set[int]:
-        ids = self.model.generation_config.eos_token_id
-        stop = set(ids if isinstance(ids, list) else [ids] if ids is not None else [])
-        if self.tokenizer.eos_token_id is not None:
-            stop.add(self.tokenizer.eos_token_id)
-        return stop
+        self.tokenizer = AutoTokenizer.from_pretrained(self.model_path)  # renders prompts; the worker generates
+        self.worker = worker_for(WorkerSpec.of(self.model_path, self.device, self.batch_size, self.cache))
 
     def render(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> str:
         return str(self.tokenizer.apply_chat_template(
@@ -129,18 +112,10 @@ class Generator:
         return await request.future
 
     def close(self) -> None:
-        """Stop the batcher and free the model. Call at the end of an evaluation, from its thread.
-
-        The collection matters on a GPU: objects of the compiled static cache that are freed only at
-        interpreter exit, after the generate thread is gone, crash the process (SIGSEGV) as it exits.
-        """
-        import gc
-
+        """Stop the batcher at the end of an evaluation (the worker stays for the next one)."""
         with self._lock:
             self._closed = True
         self._wake.set()
-        self.model = None
-        gc.collect()
 
     def _next_batch(self) -> list[_Request] | None:
         while True:
@@ -165,7 +140,7 @@ class Generator:
         while (batch := self._next_batch()) is not None:
             started = time.monotonic()
             try:
-                results = _GPU_THREAD.submit(self.generate, [r.prompt for r in batch], batch[0].settings).result()
+                results = self.worker.generate([r.prompt for r in batch], batch[0].settings)
                 self.busy_seconds += time.monotonic() - started
                 self.batches += 1
             except Exception as error:  # hand the failure to every waiting sample
@@ -175,33 +150,20 @@ class Generator:
             for request, result in zip(batch, results, strict=True):
                 request.loop.call_soon_threadsafe(_settle, request.future, result, None)
 
-    def generate(self, prompts: list[str], settings: tuple[Any, ...]) -> list[tuple[str, int, int]]:
-        import torch
 
-        max_new_tokens, temperature, top_p, top_k, seed = settings
-        count = len(prompts)
-        pad = {}
-        if self.cache == "static":
-            pad = {"pad_to_multiple_of": PAD_MULTIPLE}
-            prompts = prompts + [prompts[0]] * (self.batch_size - count)
-        encoded = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False, **pad).to(self.device)
-        options: dict[str, Any] = {"max_new_tokens": max_new_tokens, "pad_token_id": self.tokenizer.pad_token_id}
-        if temperature and temperature > 0:
-            options.update(do_sample=True, temperature=temperature, top_p=top_p, top_k=top_k)
-        else:
-            options.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-        if seed is not None:
-            torch.manual_seed(seed)
-        with torch.inference_mode():
-            output = self.model.generate(**encoded, **options)
-        new_tokens = output[:count, encoded["input_ids"].shape[1]:].tolist()
-        prompt_lengths = encoded["attention_mask"][:count].sum(dim=1).tolist()
-        results = []
-        for tokens, prompt_length in zip(new_tokens, prompt_lengths, strict=True):
-            end = next((i for i, token in enumerate(tokens) if token in self.stop_ids), len(tokens))
-            text = self.tokenizer.decode(tokens[:end], skip_special_tokens=True)
-            results.append((text, int(prompt_length), end))
-        return results
+_worker: WorkerHandle | None = None
+
+
+def worker_for(spec: WorkerSpec) -> WorkerHandle:
+    """The process's generation worker for ``spec``: reused while it matches (so a second evaluation of
+    the same model skips loading and compiling), replaced when it does not."""
+    global _worker
+    if _worker is not None and (_worker.spec != spec or not _worker.alive()):
+        _worker.stop()
+        _worker = None
+    if _worker is None:
+        _worker = WorkerHandle(spec)
+    return _worker
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:

@@ -1,0 +1,176 @@
+"""The ``hf`` backend's generation process: owns the model and generates whole batches.
+
+Generation runs in its own process, not in a thread of the evaluating one. Between two kernel launches
+``generate`` needs the Python GIL for a moment; in a thread it waits for Inspect's event loop, which is
+busy starting and scoring hundreds of samples, and the GPU idles (a batch took 9-10 s there against 6.7 s
+alone on an H100). A process of its own also keeps compiled CUDA graphs away from the evaluating
+process's shutdown.
+
+``WorkerHandle`` starts the process (``python -m`` on this module; CUDA cannot be used in a forked child)
+and sends it batches over a socket pair; the process answers each with one result per prompt:
+(completion text, prompt tokens, generated tokens up to end-of-sequence).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import traceback
+from multiprocessing.connection import Connection
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+from posttrainbench.errors import EvaluationError
+
+PAD_MULTIPLE = 64
+Settings = tuple[Any, ...]
+"""(max new tokens, temperature, top_p, top_k, seed): one batch shares them."""
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    model_path: Path
+    device: str
+    batch_size: int
+    cache: str
+    """``static`` (padded prompts and batch, static KV cache, compiled forward) or ``dynamic``."""
+    weights: tuple[tuple[str, int, int], ...] = ()
+    """Name, size and mtime of each model file: a rewritten model gets a new process."""
+
+    @classmethod
+    def of(cls, model_path: Path, device: str, batch_size: int, cache: str) -> WorkerSpec:
+        files = tuple(sorted((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in model_path.iterdir() if f.is_file()))
+        return cls(model_path.resolve(), device, batch_size, cache, files)
+
+
+class WorkerHandle:
+    """The evaluating process's end of one generation process."""
+
+    def __init__(self, spec: WorkerSpec) -> None:
+        self.spec = spec
+        ours, theirs = socket.socketpair()
+        # A fresh interpreter on this module, not multiprocessing's spawn: spawn re-imports the caller's
+        # main module, which breaks any script that calls ``evaluate`` without a ``__main__`` guard.
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", __name__, str(theirs.fileno())], pass_fds=[theirs.fileno()])
+        theirs.close()
+        self._conn = Connection(ours.detach())
+        self._conn.send(spec)
+        self._answer()  # wait until the model is loaded (or its error)
+
+    def generate(self, prompts: list[str], settings: Settings) -> list[tuple[str, int, int]]:
+        try:
+            self._conn.send((prompts, settings))
+        except OSError:
+            self._died()
+        return self._answer()
+
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
+    def stop(self) -> None:
+        if self.alive():
+            try:
+                self._conn.send(None)
+                self._process.wait(timeout=30)
+            except (OSError, subprocess.TimeoutExpired):
+                self._process.kill()
+                self._process.wait()
+        self._conn.close()
+
+    def _answer(self) -> Any:
+        try:
+            status, value = self._conn.recv()
+        except (EOFError, OSError):  # end of file or connection reset: the process is gone
+            self._died()
+        if status == "error":
+            raise EvaluationError(f"hf generation failed: {value.strip().splitlines()[-1]}\n{value}")
+        return value
+
+    def _died(self) -> NoReturn:
+        try:
+            code = self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            code = None
+        raise EvaluationError(f"the hf generation process died (exit code {code})") from None
+
+
+def _serve(conn: Connection) -> None:
+    try:
+        model = _Model(conn.recv())
+        conn.send(("ok", None))
+    except Exception:  # noqa: BLE001 - reported to the evaluating process
+        conn.send(("error", traceback.format_exc()))
+        return
+    while (job := _receive(conn)) is not None:
+        try:
+            conn.send(("ok", model.generate(*job)))
+        except Exception:  # noqa: BLE001 - one failed batch fails its samples, not the process
+            conn.send(("error", traceback.format_exc()))
+    conn.close()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Skip the interpreter's teardown: freeing compiled CUDA graphs during shutdown can crash the process.
+    os._exit(0)
+
+
+def _receive(conn: Connection) -> Any:
+    """The next job, or None when told to stop or when the evaluating process has gone."""
+    try:
+        return conn.recv()
+    except (EOFError, OSError):
+        return None
+
+
+class _Model:
+    def __init__(self, spec: WorkerSpec) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.spec = spec
+        self.tokenizer = AutoTokenizer.from_pretrained(spec.model_path, padding_side="left")
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        dtype = torch.bfloat16 if spec.device.startswith("cuda") else torch.float32
+        self.model = AutoModelForCausalLM.from_pretrained(spec.model_path, dtype=dtype, device_map=spec.device).eval()
+        if spec.cache == "static":
+            self.model.generation_config.cache_implementation = "static"
+        ids = self.model.generation_config.eos_token_id
+        self.stop_ids = set(ids if isinstance(ids, list) else [ids] if ids is not None else [])
+        if self.tokenizer.eos_token_id is not None:
+            self.stop_ids.add(self.tokenizer.eos_token_id)
+
+    def generate(self, prompts: list[str], settings: Settings) -> list[tuple[str, int, int]]:
+        import torch
+
+        max_new_tokens, temperature, top_p, top_k, seed = settings
+        count = len(prompts)
+        pad: dict[str, Any] = {}
+        if self.spec.cache == "static":
+            # A new batch shape means a new compile, which costs far more than the spare rows.
+            pad = {"pad_to_multiple_of": PAD_MULTIPLE}
+            prompts = prompts + [prompts[0]] * (self.spec.batch_size - count)
+        encoded = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False, **pad).to(self.spec.device)
+        options: dict[str, Any] = {"max_new_tokens": max_new_tokens, "pad_token_id": self.tokenizer.pad_token_id}
+        if temperature and temperature > 0:
+            options.update(do_sample=True, temperature=temperature, top_p=top_p, top_k=top_k)
+        else:
+            options.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        if seed is not None:
+            torch.manual_seed(seed)
+        with torch.inference_mode():
+            output = self.model.generate(**encoded, **options)
+        new_tokens = output[:count, encoded["input_ids"].shape[1]:].tolist()
+        prompt_lengths = encoded["attention_mask"][:count].sum(dim=1).tolist()
+        results = []
+        for tokens, prompt_length in zip(new_tokens, prompt_lengths, strict=True):
+            end = next((i for i, token in enumerate(tokens) if token in self.stop_ids), len(tokens))
+            results.append((self.tokenizer.decode(tokens[:end], skip_special_tokens=True), int(prompt_length), end))
+        return results
+
+
+if __name__ == "__main__":
+    _serve(Connection(int(sys.argv[1])))
