@@ -193,7 +193,7 @@ def eval_(
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     backend: Annotated[str, typer.Option(help="auto (vllm where installed with a GPU, else hf), hf or vllm.")] = "auto",
     profile: Annotated[str, typer.Option(help="fast (keeps the backend busy) or upstream (the original's concurrency and memory settings).")] = "fast",
-    max_connections: Annotated[Optional[int], typer.Option(help="Concurrent generations (default: the profile's).")] = None,
+    max_connections: Annotated[Optional[int], typer.Option(help="Concurrent samples and generate calls in Inspect; also caps the hf batch size (default: the profile's).")] = None,
     seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
     judge_base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint of the LLM judge (healthbench, arenahardwriting).")] = None,
     judge_model: Annotated[Optional[str], typer.Option(help="Judge model name.")] = None,
