@@ -79,17 +79,57 @@ def agents(as_json: JsonOpt = False) -> None:
     Examples: `ptb agents`, `ptb agents --json`
     """
     from posttrainbench.agents import agent_names
+    from posttrainbench.agents.scaffold import ScaffoldAgent
     from posttrainbench.registry import lookup
 
     rows = []
     for name in agent_names():
         cls = lookup("agent", name)
-        agent = None if name == "command" else cls()  # command needs its command line to be built
-        rows.append({"id": name, "version": agent.version() if agent else None,
-                     "ready": agent is None or agent.problem() is None, "description": cls.description})
+        scaffold = isinstance(cls, type) and issubclass(cls, ScaffoldAgent)
+        probe = cls if scaffold else (None if name == "command" else cls())  # command needs its command line
+        problem = probe.problem() if probe is not None else None
+        rows.append({"id": name, "version": probe.version() if probe is not None else None,
+                     "pinned_version": cls.pinned_version if scaffold else None,
+                     "ready": problem is None, "problem": problem, "description": cls.description})
     if as_json:
         return _print_json(rows)
-    _table("Agents", ["id", "version", "ready", "description"], [[r["id"], r["version"] or "-", r["ready"], r["description"]] for r in rows])
+    _table("Agents", ["id", "version", "pinned", "ready", "description"],
+           [[r["id"], r["version"] or "-", r["pinned_version"] or "-", r["ready"] if r["ready"] else f"no: {r['problem']}",
+             r["description"]] for r in rows])
+
+
+@app.command()
+def trace(
+    agent: Annotated[str, typer.Argument(help="Scaffold whose output FILE is: claude-code, codex, gemini-cli or opencode.")],
+    file: Annotated[Path, typer.Argument(help="The scaffold's raw JSON-lines output, or a trial's agent/output.log.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Parse a scaffold's saved output into the common event log and print the readable transcript.
+
+    With --json, prints one object: `events` (each with a `kind`: message, reasoning, tool_call, tool_result,
+    error, usage or other) and `usage` (input, output, cached input and reasoning tokens, cost in USD).
+
+    Examples: `ptb trace codex runs/x/agent/output.log`, `ptb trace claude-code session.jsonl --json`
+    """
+    from posttrainbench.agents import agent_names
+    from posttrainbench.agents.scaffold import ScaffoldAgent
+    from posttrainbench.agents.trace import transcript
+    from posttrainbench.registry import lookup
+
+    scaffolds = [n for n in agent_names() if issubclass(lookup("agent", n), ScaffoldAgent)]
+    if agent not in scaffolds:
+        raise PtbError(f"no trace parser for {agent!r}; parsers: {', '.join(scaffolds)}")
+    if not file.is_file():
+        raise PtbError(f"trace file {file} not found")
+    parsed = lookup("agent", agent).parse(file.read_text(errors="replace"))
+    if as_json:
+        return _print_json(parsed.to_json())
+    typer.echo(transcript(parsed), nl=False)
+
+
+def _agent_args(**given: object) -> dict[str, object]:
+    """The agent options the user gave (an agent rejects the ones it does not take)."""
+    return {name: value for name, value in given.items() if value is not None}
 
 
 @app.command()
@@ -100,6 +140,11 @@ def run(
     hours: Annotated[float, typer.Option(help="The agent's time budget in hours.")] = 10.0,
     family: Annotated[Optional[str], typer.Option(help="Model family for a local model directory: qwen3, smollm3, gemma3.")] = None,
     agent_command: Annotated[Optional[str], typer.Option(help="Shell command for --agent command.")] = None,
+    agent_model: Annotated[Optional[str], typer.Option(help="Model the scaffold runs (claude-code, codex, gemini-cli, opencode).")] = None,
+    agent_effort: Annotated[Optional[str], typer.Option(help="Reasoning effort of the scaffold's model, where it has one.")] = None,
+    agent_base_url: Annotated[Optional[str], typer.Option(help="Custom Anthropic- or OpenAI-compatible endpoint for the scaffold.")] = None,
+    reprompt: Annotated[bool, typer.Option(help="Resume the agent when it stops with time left.")] = False,
+    reprompt_min_minutes: Annotated[float, typer.Option(help="Resume only with at least this many minutes left.")] = 30.0,
     seed: Annotated[int, typer.Option(help="Seed number of this trial (one leaderboard seed).")] = 0,
     sandbox: Annotated[str, typer.Option(help="bubblewrap (default) or none (no isolation, debug only).")] = "bubblewrap",
     no_network: Annotated[bool, typer.Option("--no-network", help="Cut the agent off the network.")] = False,
@@ -131,7 +176,9 @@ def run(
         err.print("[bold red]WARNING: --sandbox none: the agent runs WITHOUT isolation.[/]")
     config = api.make_config(
         agent=agent, model=model, benchmark=benchmark, hours=hours, family=family,
-        agent_args={"command": agent_command} if agent_command else {}, seed=seed, sandbox=sandbox,
+        agent_args=_agent_args(command=agent_command, model=agent_model, reasoning_effort=agent_effort, base_url=agent_base_url,
+                               reprompt=reprompt or None, reprompt_min_minutes=reprompt_min_minutes if reprompt else None),
+        seed=seed, sandbox=sandbox,
         network=not no_network, device=device, prompt_file=prompt_file, label=label,
         evaluation=EvalOverrides(limit=limit, max_tokens=max_tokens or None, data=eval_data, backend=eval_backend,
                                  profile=eval_profile, judge_base_url=judge_base_url, judge_model=judge_model),

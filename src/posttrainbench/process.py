@@ -7,6 +7,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -79,9 +80,12 @@ def _signal_tree(proc: subprocess.Popen[bytes], sig: int) -> None:
             pass
 
 
-def _pump(stream, log: Path) -> None:  # type: ignore[no-untyped-def]
+def _pump(stream, log: Path, redact: Sequence[str]) -> None:  # type: ignore[no-untyped-def]
+    secrets = [secret.encode() for secret in redact if secret]
     with open(log, "ab") as out:
         for line in iter(stream.readline, b""):
+            for secret in secrets:  # a credential the process printed never reaches the disk
+                line = line.replace(secret, b"[redacted]")
             out.write(f"[{iso_now()}] ".encode() + line.rstrip(b"\n") + b"\n")
             out.flush()
 
@@ -94,6 +98,7 @@ def run_with_deadline(
     log: Path,
     deadline: float,
     kill_after: float = 30.0,
+    redact: Sequence[str] = (),
 ) -> ExitInfo:
     """Run ``argv`` until it exits or ``deadline`` (epoch seconds) passes; then TERM, and KILL after ``kill_after``."""
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -102,7 +107,7 @@ def run_with_deadline(
         argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    pump = threading.Thread(target=_pump, args=(proc.stdout, log), daemon=True)
+    pump = threading.Thread(target=_pump, args=(proc.stdout, log, redact), daemon=True)
     pump.start()
     timed_out = False
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import shutil
 import time
@@ -10,6 +12,7 @@ from typing import Any
 
 from posttrainbench import settings
 from posttrainbench.agents import AgentContext, create_agent
+from posttrainbench.agents.trace import transcript
 from posttrainbench.config import TrialConfig
 from posttrainbench.fileio import iso_now, read_json, write_json_atomic
 from posttrainbench.monitor import SystemMonitor
@@ -81,8 +84,10 @@ def solve(config: TrialConfig, paths: RunPaths) -> dict[str, Any]:
             segments[-1] = {"start": segments[-1]["start"], **info.to_dict()}
     write_json_atomic(state_file, state)
     last = {key: value for key, value in segments[-1].items() if key != "start"}
+    agent = create_agent(config.agent, **config.agent_args)
     return {
         **last,
+        "agent": {**agent.describe(), "reprompts": state.get("reprompts", []), "trace": parse_agent_trace(config, paths)},
         "wall_seconds": round(sum(s["wall_seconds"] for s in segments), 3),
         "segments": len(segments),
         "started_at": state["started_at"],
@@ -125,16 +130,55 @@ def _launch(config: TrialConfig, paths: RunPaths, state: dict[str, Any], segment
     spec.argv = agent.command(ctx)
     sandbox.prepare_scratch(spec)
     home = sandbox.agent_home(spec)
-    env = agent_env(config, agent.required_env, home, home.parent, prompt, prompt_file)
+    env = {**agent_env(config, agent.required_env, home, home.parent, prompt, prompt_file), **agent.environment(ctx)}
+    _write_home_files(scratch / "tmp" / "home", agent.home_files(ctx))
     paths.agent_dir.mkdir(parents=True, exist_ok=True)
     paths.agent_prompt.write_text(prompt)
     if not sandbox.isolates:
         with open(paths.output_log, "a") as log:
             log.write(f"[{iso_now()}] ptb: WARNING: --sandbox none: the agent runs without isolation\n")
+    run = functools.partial(run_with_deadline, env=env, cwd=spec.workspace, log=paths.output_log,
+                            deadline=state["hard_deadline"], redact=agent.redactions())
     try:
         with SystemMonitor(paths.monitor, paths.workspace, settings.monitor_interval()):
-            return run_with_deadline(
-                sandbox.wrap(spec), env=env, cwd=spec.workspace, log=paths.output_log, deadline=state["hard_deadline"],
-            )
+            info = run(sandbox.wrap(spec))
+            while info.reason == "normal" and (argv := agent.reprompt_command(state["deadline"] - time.time())) is not None:
+                _note_reprompt(paths, state, argv)
+                spec.argv = argv
+                resumed = run(sandbox.wrap(spec))
+                info = ExitInfo(resumed.reason, resumed.exit_code, resumed.signal, info.wall_seconds + resumed.wall_seconds)
+            return info
     finally:
         sandbox.cleanup(spec)
+
+
+def _write_home_files(home: Path, files: dict[str, str]) -> None:
+    """Config and credential files the agent's CLI reads from its home (gone with the launch's scratch)."""
+    for relative, content in files.items():
+        path = home / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+        path.chmod(0o600)
+
+
+def _note_reprompt(paths: RunPaths, state: dict[str, Any], argv: list[str]) -> None:
+    remaining = max(0.0, state["deadline"] - time.time())
+    state.setdefault("reprompts", []).append({"at": iso_now(), "remaining_seconds": round(remaining, 1), "message": argv[-1]})
+    write_json_atomic(paths.stage_started("solve"), state)
+    with open(paths.output_log, "a") as log:
+        log.write(f"[{iso_now()}] ptb: the agent stopped with {remaining / 60:.0f} min left; resuming it\n")
+
+
+def parse_agent_trace(config: TrialConfig, paths: RunPaths) -> dict[str, Any] | None:
+    """Write the agent's common event log and transcript next to its raw log; return the summary."""
+    agent = create_agent(config.agent, **config.agent_args)
+    if not paths.output_log.exists():
+        return None
+    trace = agent.parse_trace(paths.output_log.read_text(errors="replace"))
+    if trace is None:
+        return None
+    with open(paths.agent_dir / "events.jsonl", "w") as out:
+        for event in trace.events:
+            out.write(json.dumps(event.to_dict(), ensure_ascii=False) + "\n")
+    (paths.agent_dir / "transcript.txt").write_text(transcript(trace))
+    return trace.summary()

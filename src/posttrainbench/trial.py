@@ -23,6 +23,7 @@ from posttrainbench.paths import STAGES, RunPaths
 from posttrainbench.results import index
 from posttrainbench.results.schema import Result, StageFailure
 from posttrainbench.sandbox import get_sandbox
+from posttrainbench.agents import create_agent
 from posttrainbench.solve import solve
 from posttrainbench.workspace import build_workspace
 
@@ -70,7 +71,11 @@ class Trial:
         problem = get_sandbox(self.config.sandbox).problem()
         if problem:
             raise StageError("preflight", f"sandbox {self.config.sandbox}: {problem}")
-        return preflight.check(self.config)
+        agent = create_agent(self.config.agent, **self.config.agent_args)
+        problem = agent.problem()
+        if problem:
+            raise StageError("preflight", f"agent {self.config.agent}: {problem}")
+        return {**preflight.check(self.config), "agent_cli_version": agent.version(), "agent_version_note": agent.version_note()}
 
     def _solve(self) -> dict[str, Any]:
         return solve(self.config, self.paths)

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from posttrainbench import registry
+from posttrainbench.errors import PtbError
+from posttrainbench.agents.trace import Trace
 
 KIND = "agent"
 
@@ -49,6 +51,34 @@ class Agent(ABC):
         """Why this agent cannot run here (missing CLI, credentials), or None."""
         return None
 
+    def version_note(self) -> str | None:
+        """A warning about the installed CLI's version, or None."""
+        return None
+
+    def environment(self, ctx: AgentContext) -> dict[str, str]:
+        """Variables this agent gets on top of the harness's allowlist (its settings and credentials)."""
+        return {}
+
+    def home_files(self, ctx: AgentContext) -> dict[str, str]:
+        """Files to write under the agent's ``$HOME`` before it starts, by relative path."""
+        return {}
+
+    def redactions(self) -> list[str]:
+        """Secret strings that must never appear in the agent's log, trace or results."""
+        return []
+
+    def reprompt_command(self, remaining_seconds: float) -> list[str] | None:
+        """The command that resumes the agent's session after it stopped early, or None to let it stop."""
+        return None
+
+    def parse_trace(self, text: str) -> Trace | None:
+        """The agent's output log as common events, or None for agents without a structured trace."""
+        return None
+
+    def describe(self) -> dict[str, object]:
+        """Settings recorded in the trial's results."""
+        return {}
+
 
 def register_agent(cls: type[Agent]) -> type[Agent]:
     return registry.register(KIND, cls.name, cls)
@@ -56,7 +86,10 @@ def register_agent(cls: type[Agent]) -> type[Agent]:
 
 def create_agent(name: str, **kwargs: Any) -> Agent:
     cls = registry.lookup(KIND, name)
-    return cls(**kwargs)  # type: ignore[no-any-return]
+    try:
+        return cls(**kwargs)  # type: ignore[no-any-return]
+    except TypeError as error:  # an option this agent does not take
+        raise PtbError(f"agent {name!r}: {error}") from None
 
 
 def agent_names() -> list[str]:
