@@ -90,7 +90,8 @@ class _State:
 
     def current(self, kind: str, obj: dict[str, Any]) -> None:
         events = self.trace.events
-        if kind == "thread.started":
+        if kind == "thread.started":  # each run (a resume too) starts one; item ids start over in it
+            self.started.clear()
             self.trace.session_id = obj.get("thread_id")
             events.append(Event("other", text="thread started", raw=obj))
         elif kind == "turn.completed":

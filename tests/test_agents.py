@@ -1,0 +1,233 @@
+"""Scaffold adapters: command lines, credentials and their isolation, trace parsing of each scaffold's real
+output format, and a whole trial with a stand-in CLI that stops early (re-prompt loop, redaction)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from conftest import ptb
+from posttrainbench import api
+from posttrainbench.agents import AgentContext, create_agent
+from posttrainbench.agents.claude_code import ClaudeCodeAgent
+from posttrainbench.agents.codex import CodexAgent
+from posttrainbench.agents.gemini_cli import GeminiCliAgent
+from posttrainbench.agents.opencode import OpenCodeAgent
+from posttrainbench.config import EvalOverrides
+from posttrainbench.errors import PtbError
+from posttrainbench.paths import RunPaths
+
+TRACES = Path(__file__).parent / "fixtures" / "traces"
+CTX = AgentContext(workspace=Path("/w"), prompt="Train it.", prompt_file=Path("/w/prompt.txt"), base_model="Qwen/Qwen3-1.7B-Base",
+                   base_model_path=Path("/m"), benchmark="gsm8k", hours=10)
+
+
+@pytest.fixture
+def no_host_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.endswith(("_API_KEY", "_OAUTH_TOKEN", "_AUTH_JSON")):
+            monkeypatch.delenv(name)
+    monkeypatch.delenv("PTB_SECRETS_DIR", raising=False)
+
+
+# --- command lines -----------------------------------------------------------------------------------------
+
+def test_each_scaffold_runs_headless_with_the_originals_flags(no_host_keys: None) -> None:
+    claude = create_agent("claude-code", model="claude-opus-4-5", reasoning_effort="high")
+    assert claude.command(CTX) == ["claude", "--print", "--verbose", "--model", "claude-opus-4-5", "--output-format", "stream-json",
+                                   "--dangerously-skip-permissions", "--effort", "high", "Train it."]
+    assert claude.environment(CTX)["BASH_MAX_TIMEOUT_MS"] == "36000000"
+    assert claude.resume_command("go on")[-2:] == ["--continue", "go on"]
+    codex = create_agent("codex", model="gpt-5.3-codex", reasoning_effort="xhigh")
+    assert codex.command(CTX) == ["codex", "--search", "exec", "--json", "-c", "model_reasoning_summary=detailed", "--skip-git-repo-check",
+                                  "--dangerously-bypass-approvals-and-sandbox", "--model", "gpt-5.3-codex",
+                                  "-c", "model_reasoning_effort=xhigh", "Train it."]
+    assert codex.resume_command("go on")[:5] == ["codex", "--search", "exec", "resume", "--last"]
+    gemini = create_agent("gemini-cli", model="gemini-3-pro-preview")
+    assert gemini.command(CTX) == ["gemini", "--yolo", "--model", "gemini-3-pro-preview", "--output-format", "stream-json", "-p", "Train it."]
+    assert gemini.environment(CTX)["GEMINI_SANDBOX"] == "false"
+    opencode = create_agent("opencode", model="anthropic/claude-opus-4-5")
+    assert opencode.command(CTX) == ["opencode", "run", "--model", "anthropic/claude-opus-4-5", "--format", "json", "Train it."]
+    assert json.loads(opencode.home_files(CTX)[".config/opencode/opencode.json"])["permission"] == "allow"
+
+
+def test_custom_endpoints_and_bad_options(no_host_keys: None) -> None:
+    glm = create_agent("claude-code", model="glm-5", base_url="https://api.z.ai/api/anthropic")
+    env = glm.environment(CTX)
+    assert env["ANTHROPIC_BASE_URL"] == "https://api.z.ai/api/anthropic" and env["ANTHROPIC_MODEL"] == env["ANTHROPIC_SMALL_FAST_MODEL"] == "glm-5"
+    assert create_agent("codex", model="qwen", base_url="http://127.0.0.1:9/v1").environment(CTX)["OPENAI_BASE_URL"] == "http://127.0.0.1:9/v1"
+    local = create_agent("opencode", model="my-model", base_url="http://127.0.0.1:9/v1")
+    assert local.command(CTX)[3] == "ptb/my-model"
+    assert json.loads(local.home_files(CTX)[".config/opencode/opencode.json"])["provider"]["ptb"]["options"]["baseURL"] == "http://127.0.0.1:9/v1"
+    with pytest.raises(PtbError, match="needs --agent-model"):
+        create_agent("codex")
+    with pytest.raises(PtbError, match="no such setting"):
+        create_agent("gemini-cli", model="g", reasoning_effort="high")
+    with pytest.raises(PtbError, match="agent 'copy-base'"):
+        create_agent("copy-base", model="x")
+
+
+def test_reprompt_only_with_enough_time_left(no_host_keys: None) -> None:
+    codex = create_agent("codex", model="m", reprompt=True, reprompt_min_minutes=30)
+    argv = codex.reprompt_command(2 * 3600 + 5 * 60 + 30)
+    assert argv is not None and argv[-1].startswith("You still have 2h 5m remaining.")
+    assert codex.reprompt_command(29 * 60) is None
+    assert create_agent("codex", model="m").reprompt_command(5 * 3600) is None  # off unless asked for
+
+
+# --- credentials -------------------------------------------------------------------------------------------
+
+def test_each_agent_gets_only_its_own_credentials(no_host_keys: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    secrets = tmp_path / "secrets"
+    (secrets / "codex").mkdir(parents=True)
+    (secrets / "codex" / "auth.json").write_text('{"tokens": {"access_token": "chatgpt-token-123456"}}')
+    (secrets / "claude-code").mkdir()
+    (secrets / "claude-code" / "oauth_token").write_text("sk-ant-oat01-subscription\n")
+    monkeypatch.setenv("PTB_SECRETS_DIR", str(secrets))
+    monkeypatch.setenv("PTB_CODEX_OPENAI_API_KEY", "sk-codex-only-0001")
+    monkeypatch.setenv("GEMINI_API_KEY", "gemini-host-key-0002")
+
+    codex = create_agent("codex", model="m")
+    env, files = codex.environment(CTX), codex.home_files(CTX)
+    assert env["OPENAI_API_KEY"] == "sk-codex-only-0001"
+    assert files[".codex/auth.json"].startswith('{"tokens"')
+    assert not {"GEMINI_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_API_KEY"} & set(env)
+    assert set(codex.redactions()) >= {"sk-codex-only-0001", files[".codex/auth.json"]}
+    claude_env = create_agent("claude-code", model="m").environment(CTX)
+    assert claude_env["CLAUDE_CODE_OAUTH_TOKEN"] == "sk-ant-oat01-subscription"
+    assert "OPENAI_API_KEY" not in claude_env and "GEMINI_API_KEY" not in claude_env
+    assert create_agent("gemini-cli", model="m").environment(CTX)["GEMINI_API_KEY"] == "gemini-host-key-0002"
+    monkeypatch.delenv("GEMINI_API_KEY")
+    assert GeminiCliAgent.credentials().env == {}
+
+
+# --- trace parsing -----------------------------------------------------------------------------------------
+
+def kinds(trace) -> list[str]:  # type: ignore[no-untyped-def]
+    return [event.kind for event in trace.events]
+
+
+def test_claude_code_trace() -> None:
+    trace = ClaudeCodeAgent.parse((TRACES / "claude-code.jsonl").read_text())
+    assert kinds(trace) == ["other", "reasoning", "tool_call", "tool_result", "other", "message", "tool_result", "other", "usage", "other"]
+    call, result = trace.events[2], trace.events[3]
+    assert (call.tool, call.command, result.call_id, result.tool, result.is_error) == ("Bash", "nvidia-smi && ls", "toolu_01", "Bash", False)
+    assert trace.events[6].is_error and trace.events[6].output == "Error: file not found"
+    assert trace.events[-1].text.startswith('{"type":"assistant"')  # the truncated last line is kept as text
+    # usage from the result event, not the repeated per-block usage: 17 + 3000 + 3000 prompt tokens
+    assert trace.usage.to_dict() == {"input_tokens": 6017, "output_tokens": 55, "cached_input_tokens": 3000, "reasoning_tokens": None, "cost_usd": 0.0421}
+    assert (trace.model, trace.session_id) == ("claude-sonnet-4-5-20250929", "5f0c2a9e-1d2b-4c61-9a77-3f1b2f7f0a01")
+
+
+def test_codex_trace_current_vocabulary() -> None:
+    trace = CodexAgent.parse((TRACES / "codex.jsonl").read_text())
+    calls = [e for e in trace.events if e.kind == "tool_call"]
+    results = [e for e in trace.events if e.kind == "tool_result"]
+    assert [c.call_id for c in calls] == ["item_1", "item_2", "item_3"]  # started + updated + completed = one call
+    assert [(r.exit_code, r.is_error) for r in results] == [(0, None), (1, True), (None, None)]
+    assert results[0].output == "total 8\nevaluate.py\ntimer.sh\n"
+    assert [e.text for e in trace.events if e.kind == "error"] == ["stream disconnected before completion", "Rate limit reached"]
+    assert trace.usage.to_dict() == {"input_tokens": 25763, "output_tokens": 132, "cached_input_tokens": 24448, "reasoning_tokens": 64, "cost_usd": None}
+    assert sum(1 for e in trace.events if e.kind == "other" and e.raw is None) == 2  # garbage and the truncated line
+
+
+def test_codex_trace_older_vocabulary_with_log_timestamps() -> None:
+    trace = CodexAgent.parse((TRACES / "codex-legacy.jsonl").read_text())
+    assert kinds(trace) == ["other", "reasoning", "tool_call", "tool_result", "usage", "tool_call", "tool_result", "message", "usage", "other"]
+    assert trace.events[2].command == "bash -lc nvidia-smi"
+    assert trace.events[3].output == "NVIDIA H100"  # folded from the output deltas
+    assert trace.events[-1].raw["type"] == "background_event"  # unknown, kept
+    # running totals: the last token_count counts
+    assert trace.usage.to_dict() == {"input_tokens": 9000, "output_tokens": 300, "cached_input_tokens": 7000, "reasoning_tokens": 120, "cost_usd": None}
+    assert trace.model == "gpt-5-codex"
+
+
+def test_gemini_cli_trace() -> None:
+    trace = GeminiCliAgent.parse((TRACES / "gemini-cli.jsonl").read_text())
+    messages = [(e.role, e.text) for e in trace.events if e.kind == "message"]
+    assert messages == [("user", "Train the model."), ("assistant", "I'll start by checking the GPU."), ("assistant", "Saved final_model.")]
+    results = [e for e in trace.events if e.kind == "tool_result"]
+    assert [(r.tool, r.is_error, r.output) for r in results] == [("run_shell_command", False, "NVIDIA H100 80GB HBM3"), ("read_file", True, "File not found")]
+    assert trace.usage.to_dict() == {"input_tokens": 15000, "output_tokens": 300, "cached_input_tokens": 9000, "reasoning_tokens": None, "cost_usd": None}
+    assert trace.events[-1].raw["type"] == "future_event"
+
+
+def test_opencode_trace() -> None:
+    trace = OpenCodeAgent.parse((TRACES / "opencode.jsonl").read_text())
+    assert kinds(trace) == ["message", "tool_call", "tool_result", "usage", "tool_call", "tool_result", "error", "usage", "other", "other"]
+    assert (trace.events[2].exit_code, trace.events[2].output) == (0, "NVIDIA H100 80GB HBM3")
+    assert trace.events[5].is_error and trace.events[5].output == "File not found"
+    assert trace.events[6].text == "APIError: overloaded"
+    # input = fresh + cache read + cache write, summed over steps; cost summed
+    assert trace.usage.input_tokens == 1200 + 3000 + 500 + 300 + 4000
+    assert trace.usage.cost_usd == pytest.approx(0.02)
+    assert trace.events[1].time == "2026-11-28T10:00:02+00:00"  # epoch ms 1795860002000 (date -u -d @1795860002)
+
+
+def test_ptb_trace_prints_events_and_usage(tmp_path: Path) -> None:
+    proc = ptb("trace", "codex", str(TRACES / "codex.jsonl"), "--json")
+    assert proc.returncode == 0, proc.stderr
+    parsed = json.loads(proc.stdout)
+    assert {e["kind"] for e in parsed["events"]} <= {"message", "reasoning", "tool_call", "tool_result", "error", "usage", "other"}
+    assert set(parsed["usage"]) == {"input_tokens", "output_tokens", "cached_input_tokens", "reasoning_tokens", "cost_usd"}
+    text = ptb("trace", "opencode", str(TRACES / "opencode.jsonl")).stdout
+    assert "TOOL bash: $ nvidia-smi" in text and "ERROR: APIError: overloaded" in text
+    bad = ptb("trace", "copy-base", str(TRACES / "codex.jsonl"))
+    assert bad.returncode == 2 and "no trace parser for 'copy-base'" in bad.stderr
+
+
+# --- a whole trial with a stand-in CLI -----------------------------------------------------------------------
+
+FAKE_CODEX = r"""#!/bin/bash
+# Stands in for the codex CLI: prints codex's JSON events, leaks its key on purpose, stops early.
+test -d final_model || cp -r "$PTB_BASE_MODEL_PATH" final_model
+echo '{"type":"thread.started","thread_id":"t-1"}'
+echo "{\"type\":\"item.completed\",\"item\":{\"id\":\"m\",\"type\":\"agent_message\",\"text\":\"key=$OPENAI_API_KEY anthropic=${ANTHROPIC_API_KEY:-none} args=$*\"}}"
+echo '{"type":"item.completed","item":{"id":"c","type":"command_execution","command":"ls","aggregated_output":"x","exit_code":0,"status":"completed"}}'
+echo '{"type":"turn.completed","usage":{"input_tokens":100,"cached_input_tokens":40,"output_tokens":10}}'
+test -f "$HOME/.codex/config.toml" && echo "config present"
+sleep 4
+"""
+
+
+@pytest.mark.requires_bwrap
+@pytest.mark.slow
+def test_trial_with_a_cli_that_stops_early_is_resumed_and_its_key_redacted(
+        tiny_model: Path, demo_gsm8k: Path, isolated_env: Path, no_host_keys: None, monkeypatch: pytest.MonkeyPatch,
+        request: pytest.FixtureRequest) -> None:
+    # Not under /tmp: the sandbox gives the agent a private /tmp, as it would hide a CLI installed there.
+    bin_dir = Path(tempfile.mkdtemp(prefix="ptb-fake-cli-", dir="/var/tmp"))
+    request.addfinalizer(lambda: shutil.rmtree(bin_dir, ignore_errors=True))
+    fake = bin_dir / "codex"
+    fake.write_text(FAKE_CODEX)
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setenv("PTB_CODEX_OPENAI_API_KEY", "sk-test-secret-value-42")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-must-not-leak")
+    config = api.make_config(
+        agent="codex", agent_args={"model": "gpt-test", "reprompt": True, "reprompt_min_minutes": 0.25}, model=str(tiny_model),
+        family="qwen3", benchmark="gsm8k", hours=0.01, device="cpu", sandbox="bubblewrap",
+        evaluation=EvalOverrides(limit=2, max_tokens=[8], data=str(demo_gsm8k)), grace_minutes=0.5,
+    )
+    result = api.run(config)
+    paths = RunPaths(isolated_env / "results" / result.run_id)
+    assert result.status == "success", result.error
+    agent = result.solve["agent"]
+    # 36 s budget, a launch takes about 4 s, resumed while at least 15 s are left
+    assert 2 <= len(agent["reprompts"]) <= 6
+    assert all(r["remaining_seconds"] >= 15 and r["message"].startswith("You still have 0h 0m remaining") for r in agent["reprompts"])
+    launches = len(agent["reprompts"]) + 1
+    assert agent["trace"]["usage"]["input_tokens"] == 100 * launches and agent["trace"]["tool_calls"] == launches
+    log = paths.output_log.read_text()
+    assert "sk-test-secret-value-42" not in log and "key=[redacted] anthropic=none" in log
+    assert log.count("args=--search exec resume --last") == launches - 1 and "config present" in log
+    events = [json.loads(line) for line in (paths.agent_dir / "events.jsonl").read_text().splitlines()]
+    assert sum(1 for e in events if e["kind"] == "tool_call") == launches
+    assert "sk-test-secret-value-42" not in paths.result.read_text()
+    assert "ASSISTANT: key=[redacted]" in (paths.agent_dir / "transcript.txt").read_text()
