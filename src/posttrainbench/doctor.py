@@ -11,8 +11,6 @@ from posttrainbench import settings
 from posttrainbench.catalog import all_models
 from posttrainbench.sandbox import get_sandbox, sandbox_names
 
-AGENT_CLIS = {"claude-code": "claude", "codex": "codex", "gemini-cli": "gemini", "opencode": "opencode"}
-
 
 def _gpus() -> tuple[bool, str]:
     if shutil.which("nvidia-smi") is None:
@@ -20,6 +18,14 @@ def _gpus() -> tuple[bool, str]:
     proc = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True, timeout=30)
     names = proc.stdout.strip().splitlines()
     return (proc.returncode == 0 and bool(names)), ", ".join(names) or proc.stderr.strip()[:120]
+
+
+def _scaffolds() -> list[Any]:
+    from posttrainbench.agents import agent_names
+    from posttrainbench.agents.scaffold import ScaffoldAgent
+    from posttrainbench.registry import lookup
+
+    return [cls for cls in map(lambda name: lookup("agent", name), agent_names()) if issubclass(cls, ScaffoldAgent)]
 
 
 def checks() -> list[dict[str, Any]]:
@@ -35,9 +41,10 @@ def checks() -> list[dict[str, Any]]:
                           ("[vllm] backend", "vllm")):
         found = importlib.util.find_spec(module) is not None
         rows.append({"check": extra, "ok": found, "detail": "installed" if found else f"missing: pip install 'posttrainbench{extra.split()[0]}'"})
-    for agent, cli in AGENT_CLIS.items():
-        path = shutil.which(cli)
-        rows.append({"check": f"agent CLI {agent}", "ok": path is not None, "detail": path or f"`{cli}` not on PATH"})
+    for cls in _scaffolds():
+        problem = cls.problem()
+        detail = problem or cls.version_note() or f"{cls.binary} {cls.version()} (pinned {cls.pinned_version})"
+        rows.append({"check": f"agent {cls.name}", "ok": problem is None and cls.version_note() is None, "detail": detail})
     hub = settings.hf_home() / "hub"
     cached = [m.id for m in all_models() if (hub / f"models--{m.id.replace('/', '--')}").is_dir()]
     rows.append({"check": "HF cache", "ok": hub.is_dir(), "detail": f"{hub}: {len(cached)}/4 base models cached"})
