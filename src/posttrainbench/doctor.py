@@ -25,7 +25,7 @@ def _scaffolds() -> list[Any]:
     from posttrainbench.agents.scaffold import ScaffoldAgent
     from posttrainbench.registry import lookup
 
-    return [cls for cls in map(lambda name: lookup("agent", name), agent_names()) if issubclass(cls, ScaffoldAgent)]
+    return [cls for cls in (lookup("agent", name) for name in agent_names()) if issubclass(cls, ScaffoldAgent)]
 
 
 def checks() -> list[dict[str, Any]]:
@@ -43,8 +43,9 @@ def checks() -> list[dict[str, Any]]:
         rows.append({"check": extra, "ok": found, "detail": "installed" if found else f"missing: pip install 'posttrainbench{extra.split()[0]}'"})
     for cls in _scaffolds():
         problem = cls.problem()
-        detail = problem or cls.version_note() or f"{cls.binary} {cls.version()} (pinned {cls.pinned_version})"
-        rows.append({"check": f"agent {cls.name}", "ok": problem is None and cls.version_note() is None, "detail": detail})
+        note = None if problem else cls.version_note()  # runs `CLI --version` once
+        detail = problem or note or f"{cls.binary}: no mismatch with the pinned {cls.pinned_version}"
+        rows.append({"check": f"agent {cls.name}", "ok": problem is None and note is None, "detail": detail})
     hub = settings.hf_home() / "hub"
     cached = [m.id for m in all_models() if (hub / f"models--{m.id.replace('/', '--')}").is_dir()]
     rows.append({"check": "HF cache", "ok": hub.is_dir(), "detail": f"{hub}: {len(cached)}/4 base models cached"})

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from posttrainbench import settings
-from posttrainbench.agents import AgentContext, create_agent
+from posttrainbench.agents import Agent, AgentContext, create_agent
 from posttrainbench.agents.trace import transcript
 from posttrainbench.config import TrialConfig
 from posttrainbench.fileio import iso_now, read_json, write_json_atomic
@@ -87,7 +87,7 @@ def solve(config: TrialConfig, paths: RunPaths) -> dict[str, Any]:
     agent = create_agent(config.agent, **config.agent_args)
     return {
         **last,
-        "agent": {**agent.describe(), "reprompts": state.get("reprompts", []), "trace": parse_agent_trace(config, paths)},
+        "agent": {**agent.describe(), "reprompts": state.get("reprompts", []), "trace": parse_agent_trace(agent, paths)},
         "wall_seconds": round(sum(s["wall_seconds"] for s in segments), 3),
         "segments": len(segments),
         "started_at": state["started_at"],
@@ -169,9 +169,8 @@ def _note_reprompt(paths: RunPaths, state: dict[str, Any], argv: list[str]) -> N
         log.write(f"[{iso_now()}] ptb: the agent stopped with {remaining / 60:.0f} min left; resuming it\n")
 
 
-def parse_agent_trace(config: TrialConfig, paths: RunPaths) -> dict[str, Any] | None:
+def parse_agent_trace(agent: Agent, paths: RunPaths) -> dict[str, Any] | None:
     """Write the agent's common event log and transcript next to its raw log; return the summary."""
-    agent = create_agent(config.agent, **config.agent_args)
     if not paths.output_log.exists():
         return None
     trace = agent.parse_trace(paths.output_log.read_text(errors="replace"))

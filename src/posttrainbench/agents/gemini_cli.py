@@ -41,6 +41,7 @@ class GeminiCliAgent(ScaffoldAgent):
         trace = Trace()
         events = trace.events
         tools: dict[str, str] = {}
+        streaming: Event | None = None  # the message that delta pieces are still appended to
         for obj, line in json_lines(text):
             if obj is None:
                 events.append(unparsed(line))
@@ -52,11 +53,11 @@ class GeminiCliAgent(ScaffoldAgent):
                 events.append(Event("other", text="session started", raw=obj, time=when))
             elif kind == "message":
                 role, content = obj.get("role"), str(obj.get("content") or "")
-                last = events[-1] if events else None
-                if obj.get("delta") and last is not None and last.kind == "message" and last.role == role and last.raw == "delta":
-                    last.text = (last.text or "") + content
-                else:
-                    events.append(Event("message", role=role, text=content, time=when, raw="delta" if obj.get("delta") else None))
+                if obj.get("delta") and streaming is not None and events[-1] is streaming and streaming.role == role:
+                    streaming.text = (streaming.text or "") + content
+                    continue
+                events.append(Event("message", role=role, text=content, time=when))
+                streaming = events[-1] if obj.get("delta") else None
             elif kind == "tool_use":
                 tool_id, name, parameters = obj.get("tool_id"), obj.get("tool_name"), obj.get("parameters")
                 tools[str(tool_id)] = name
@@ -77,9 +78,6 @@ class GeminiCliAgent(ScaffoldAgent):
                 events.append(Event("usage", raw=stats, time=when))
             else:
                 events.append(Event("other", raw=obj, time=when))
-        for event in events:  # the delta marker only served the merge
-            if event.raw == "delta":
-                event.raw = None
         return trace
 
 
