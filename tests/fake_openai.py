@@ -1,17 +1,28 @@
-"""A local OpenAI-compatible Chat Completions server on loopback, answering from a script.
+"""A local OpenAI-compatible server on loopback, answering from a script.
 
-``script(body) -> Reply`` sees each request body; a reply is the assistant text, or an HTTP status with a
-body (to play a failing endpoint). Every request body is kept in ``requests`` for assertions.
+It speaks two of OpenAI's APIs:
+
+- Chat Completions (``POST /v1/chat/completions``), one JSON answer: what the LLM judges call.
+- Responses (``POST /v1/responses`` with ``stream: true``), server-sent events: what the Codex CLI calls.
+  The reply's ``items`` (messages, reasoning, ``function_call``\\ s) are streamed as
+  ``response.output_item.added``/``.done`` pairs between ``response.created`` and ``response.completed``,
+  which carries the usage.
+
+``script(body) -> Reply`` sees each request body; a reply is the assistant text (or output items), or an
+HTTP status with a body (to play a failing endpoint). Every request body is kept in ``requests``.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+_ids = itertools.count(1)
 
 
 @dataclass
@@ -20,6 +31,46 @@ class Reply:
     status: int = 200
     raw: str | None = None
     """Send this body as is (malformed JSON and the like)."""
+    items: list[dict[str, Any]] | None = None
+    """Responses API output items; ``None`` means one assistant message holding ``text``."""
+    usage: dict[str, int] = field(default_factory=lambda: {"input_tokens": 10, "cached_tokens": 0, "output_tokens": 5, "reasoning_tokens": 0})
+
+
+def message_item(text: str) -> dict[str, Any]:
+    return {"type": "message", "id": f"msg_{next(_ids)}", "role": "assistant", "status": "completed",
+            "content": [{"type": "output_text", "text": text, "annotations": []}]}
+
+
+def reasoning_item(summary: str) -> dict[str, Any]:
+    return {"type": "reasoning", "id": f"rs_{next(_ids)}", "summary": [{"type": "summary_text", "text": summary}]}
+
+
+def function_call_item(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    n = next(_ids)
+    return {"type": "function_call", "id": f"fc_{n}", "call_id": f"call_{n}", "name": name, "status": "completed",
+            "arguments": json.dumps(arguments)}
+
+
+def _chat_completion(body: dict[str, Any], reply: Reply) -> str:
+    return json.dumps({
+        "id": "chatcmpl-1", "object": "chat.completion", "model": body.get("model"),
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.text}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+    })
+
+
+def _response_events(body: dict[str, Any], reply: Reply) -> Iterator[dict[str, Any]]:
+    items = reply.items if reply.items is not None else [message_item(reply.text)]
+    response = {"id": f"resp_{next(_ids)}", "object": "response", "model": body.get("model"), "status": "in_progress", "output": []}
+    yield {"type": "response.created", "response": response}
+    for index, item in enumerate(items):
+        yield {"type": "response.output_item.added", "output_index": index, "item": item}
+        yield {"type": "response.output_item.done", "output_index": index, "item": item}
+    u = reply.usage
+    usage = {"input_tokens": u["input_tokens"], "input_tokens_details": {"cached_tokens": u["cached_tokens"]},
+             "output_tokens": u["output_tokens"], "output_tokens_details": {"reasoning_tokens": u["reasoning_tokens"]},
+             "total_tokens": u["input_tokens"] + u["output_tokens"]}
+    yield {"type": "response.completed", "response": {**response, "status": "completed", "output": items, "usage": usage}}
 
 
 @dataclass
@@ -35,26 +86,43 @@ class FakeOpenAI:
             def log_message(self, *args: Any) -> None:
                 pass
 
+            def do_GET(self) -> None:  # model listings and the like: not served
+                self._send(404, '{"error": {"message": "no such route"}}')
+
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 server.requests.append(body)
+                route = self.path.rstrip("/")
                 if self.headers.get("Authorization") != f"Bearer {server.api_key}":
-                    reply = Reply(status=401, raw='{"error": {"message": "bad key"}}')
-                elif self.path.rstrip("/") != "/v1/chat/completions":
-                    reply = Reply(status=404, raw='{"error": {"message": "no such route"}}')
+                    self._send(401, '{"error": {"message": "bad key"}}')
+                elif route not in ("/v1/chat/completions", "/v1/responses"):
+                    self._send(404, '{"error": {"message": "no such route"}}')
                 else:
                     reply = server.script(body)
-                payload = reply.raw if reply.raw is not None else json.dumps({
-                    "id": "chatcmpl-1", "object": "chat.completion", "model": body.get("model"),
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.text}, "finish_reason": "stop"}],
-                    "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
-                })
+                    if reply.raw is not None or reply.status != 200:
+                        self._send(reply.status, reply.raw or "")
+                    elif route == "/v1/responses":
+                        self._stream(_response_events(body, reply))
+                    else:
+                        self._send(200, _chat_completion(body, reply))
+
+            def _send(self, status: int, payload: str) -> None:
                 data = payload.encode()
-                self.send_response(reply.status)
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
+
+            def _stream(self, events: Iterator[dict[str, Any]]) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Cache-Control", "no-cache")
+                self.end_headers()
+                for event in events:
+                    self.wfile.write(f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode())
+                    self.wfile.flush()
+                self.close_connection = True
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()

@@ -8,6 +8,7 @@ import os
 import shutil
 import stat
 import tempfile
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -61,7 +62,10 @@ def test_custom_endpoints_and_bad_options(no_host_keys: None) -> None:
     glm = create_agent("claude-code", model="glm-5", base_url="https://api.z.ai/api/anthropic")
     env = glm.environment(CTX)
     assert env["ANTHROPIC_BASE_URL"] == "https://api.z.ai/api/anthropic" and env["ANTHROPIC_MODEL"] == env["ANTHROPIC_SMALL_FAST_MODEL"] == "glm-5"
-    assert create_agent("codex", model="qwen", base_url="http://127.0.0.1:9/v1").environment(CTX)["OPENAI_BASE_URL"] == "http://127.0.0.1:9/v1"
+    codex = create_agent("codex", model="qwen", base_url="http://127.0.0.1:9/v1")
+    config = tomllib.loads(codex.home_files(CTX)[".codex/config.toml"])  # codex ignores OPENAI_BASE_URL
+    assert config["model_provider"] == "ptb" and config["model_providers"]["ptb"]["base_url"] == "http://127.0.0.1:9/v1"
+    assert config["model_providers"]["ptb"]["wire_api"] == "responses" and config["shell_environment_policy"]["inherit"] == "all"
     local = create_agent("opencode", model="my-model", base_url="http://127.0.0.1:9/v1")
     assert local.command(CTX)[3] == "ptb/my-model"
     assert json.loads(local.home_files(CTX)[".config/opencode/opencode.json"])["provider"]["ptb"]["options"]["baseURL"] == "http://127.0.0.1:9/v1"
@@ -73,12 +77,16 @@ def test_custom_endpoints_and_bad_options(no_host_keys: None) -> None:
         create_agent("copy-base", model="x")
 
 
-def test_reprompt_only_with_enough_time_left(no_host_keys: None) -> None:
+def test_reprompt_only_with_enough_time_left_and_at_most_max_times(no_host_keys: None) -> None:
     codex = create_agent("codex", model="m", reprompt=True, reprompt_min_minutes=30)
-    argv = codex.reprompt_command(2 * 3600 + 5 * 60 + 30)
+    argv = codex.reprompt_command(2 * 3600 + 5 * 60 + 30, resumes=7)
     assert argv is not None and argv[-1].startswith("You still have 2h 5m remaining.")
-    assert codex.reprompt_command(29 * 60) is None
-    assert create_agent("codex", model="m").reprompt_command(5 * 3600) is None  # off unless asked for
+    assert codex.reprompt_command(29 * 60, resumes=0) is None
+    assert create_agent("codex", model="m").reprompt_command(5 * 3600, resumes=0) is None  # off unless asked for
+    capped = create_agent("codex", model="m", reprompt=True, max_reprompts=2)
+    assert capped.reprompt_command(5 * 3600, resumes=1) is not None and capped.reprompt_command(5 * 3600, resumes=2) is None
+    bad = ptb("run", "--agent", "codex", "--agent-model", "m", "--model", "x", "--benchmark", "gsm8k", "--max-reprompts", "2")
+    assert bad.returncode == 2 and "--max-reprompts needs --reprompt" in bad.stderr
 
 
 # --- credentials -------------------------------------------------------------------------------------------
@@ -135,6 +143,11 @@ def test_codex_trace_current_vocabulary() -> None:
     assert [e.text for e in trace.events if e.kind == "error"] == ["stream disconnected before completion", "Rate limit reached"]
     assert trace.usage.to_dict() == {"input_tokens": 25763, "output_tokens": 132, "cached_input_tokens": 24448, "reasoning_tokens": 64, "cost_usd": None}
     assert sum(1 for e in trace.events if e.kind == "other" and e.raw is None) == 2  # garbage and the truncated line
+    # Token counts are running totals per session: the resumed thread's last report counts, other threads add up.
+    other_thread = ('{"type":"thread.started","thread_id":"t-2"}\n'
+                    '{"type":"turn.completed","usage":{"input_tokens":7,"cached_input_tokens":0,"output_tokens":3}}\n')
+    both = CodexAgent.parse((TRACES / "codex.jsonl").read_text() + "\n" + other_thread)
+    assert (both.usage.input_tokens, both.usage.output_tokens) == (25770, 135)
 
 
 def test_codex_trace_older_vocabulary_with_log_timestamps() -> None:
@@ -185,12 +198,14 @@ def test_ptb_trace_prints_events_and_usage(tmp_path: Path) -> None:
 # --- a whole trial with a stand-in CLI -----------------------------------------------------------------------
 
 FAKE_CODEX = r"""#!/bin/bash
-# Stands in for the codex CLI: prints codex's JSON events, leaks its key on purpose, stops early.
+# Stands in for the codex CLI: prints codex's JSON events (usage as the session's running total, as codex
+# does), leaks its key on purpose, stops early.
 test -d final_model || cp -r "$PTB_BASE_MODEL_PATH" final_model
 echo '{"type":"thread.started","thread_id":"t-1"}'
 echo "{\"type\":\"item.completed\",\"item\":{\"id\":\"m\",\"type\":\"agent_message\",\"text\":\"key=$OPENAI_API_KEY anthropic=${ANTHROPIC_API_KEY:-none} args=$*\"}}"
 echo '{"type":"item.completed","item":{"id":"c","type":"command_execution","command":"ls","aggregated_output":"x","exit_code":0,"status":"completed"}}'
-echo '{"type":"turn.completed","usage":{"input_tokens":100,"cached_input_tokens":40,"output_tokens":10}}'
+launches=$(( $(cat "$HOME/launches" 2>/dev/null || echo 0) + 1 )); echo "$launches" > "$HOME/launches"
+echo "{\"type\":\"turn.completed\",\"usage\":{\"input_tokens\":$((100 * launches)),\"cached_input_tokens\":40,\"output_tokens\":10}}"
 test -f "$HOME/.codex/config.toml" && echo "config present"
 sleep 4
 """

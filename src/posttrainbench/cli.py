@@ -145,6 +145,7 @@ def run(
     agent_base_url: Annotated[Optional[str], typer.Option(help="Custom Anthropic- or OpenAI-compatible endpoint for the scaffold.")] = None,
     reprompt: Annotated[bool, typer.Option(help="Resume the agent when it stops with time left.")] = False,
     reprompt_min_minutes: Annotated[float, typer.Option(help="Resume only with at least this many minutes left.")] = 30.0,
+    max_reprompts: Annotated[Optional[int], typer.Option(help="Resume at most this many times (default: until the budget is spent).", min=0)] = None,
     seed: Annotated[int, typer.Option(help="Seed number of this trial (one leaderboard seed).")] = 0,
     sandbox: Annotated[str, typer.Option(help="bubblewrap (default) or none (no isolation, debug only).")] = "bubblewrap",
     no_network: Annotated[bool, typer.Option("--no-network", help="Cut the agent off the network.")] = False,
@@ -172,12 +173,15 @@ def run(
     from posttrainbench import api
     from posttrainbench.config import EvalOverrides
 
+    if max_reprompts is not None and not reprompt:
+        raise PtbError("--max-reprompts needs --reprompt")
     if sandbox == "none":
         err.print("[bold red]WARNING: --sandbox none: the agent runs WITHOUT isolation.[/]")
     config = api.make_config(
         agent=agent, model=model, benchmark=benchmark, hours=hours, family=family,
         agent_args=_agent_args(command=agent_command, model=agent_model, reasoning_effort=agent_effort, base_url=agent_base_url,
-                               reprompt=reprompt or None, reprompt_min_minutes=reprompt_min_minutes if reprompt else None),
+                               reprompt=reprompt or None, reprompt_min_minutes=reprompt_min_minutes if reprompt else None,
+                               max_reprompts=max_reprompts if reprompt else None),
         seed=seed, sandbox=sandbox,
         network=not no_network, device=device, prompt_file=prompt_file, label=label,
         evaluation=EvalOverrides(limit=limit, max_tokens=max_tokens or None, data=eval_data, backend=eval_backend,

@@ -142,7 +142,7 @@ def _launch(config: TrialConfig, paths: RunPaths, state: dict[str, Any], segment
     try:
         with SystemMonitor(paths.monitor, paths.workspace, settings.monitor_interval()):
             info = run(sandbox.wrap(spec))
-            while info.reason == "normal" and (argv := agent.reprompt_command(state["deadline"] - time.time())) is not None:
+            while info.reason == "normal" and (argv := agent.reprompt_command(state["deadline"] - time.time(), len(state.get("reprompts", [])))) is not None:
                 _note_reprompt(paths, state, argv)
                 spec.argv = argv
                 resumed = run(sandbox.wrap(spec))

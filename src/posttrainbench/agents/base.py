@@ -67,8 +67,9 @@ class Agent(ABC):
         """Secret strings that must never appear in the agent's log, trace or results."""
         return []
 
-    def reprompt_command(self, remaining_seconds: float) -> list[str] | None:
-        """The command that resumes the agent's session after it stopped early, or None to let it stop."""
+    def reprompt_command(self, remaining_seconds: float, resumes: int) -> list[str] | None:
+        """The command that resumes the agent's session after it stopped early (``resumes`` times so far), or
+        None to let it stop."""
         return None
 
     def parse_trace(self, text: str) -> Trace | None:

@@ -2,7 +2,7 @@
 
 Trace format, two vocabularies, both parsed:
 
-- current: ``thread.started``, ``turn.started``, ``turn.completed`` (with that turn's ``usage``),
+- current: ``thread.started``, ``turn.started``, ``turn.completed`` (with the thread's running ``usage``),
   ``turn.failed``, ``error``, and ``item.started``/``item.updated``/``item.completed`` whose ``item`` is an
   ``agent_message``, ``reasoning``, ``command_execution`` (command, aggregated_output, exit_code),
   ``file_change``, ``mcp_tool_call``, ``web_search``, ``todo_list`` or ``error``. An item reported as started
@@ -12,7 +12,9 @@ Trace format, two vocabularies, both parsed:
   ``patch_apply_begin``/``_end``, ``mcp_tool_call_begin``/``_end``, ``token_count`` (running totals: the
   last one counts), ``task_complete``, ``error``. Output deltas are folded into the command's result.
 
-Codex reports no cost; it comes from the price table where the model is in it.
+Token counts, in both vocabularies, are running totals of the session (thread), and a resumed session
+(``exec resume``) goes on counting from where it stopped: the last report of each session counts, and the
+sessions add up. Codex reports no cost; it comes from the price table where the model is in it.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any, ClassVar
 
 from posttrainbench.agents.base import AgentContext, register_agent
 from posttrainbench.agents.scaffold import ScaffoldAgent, Secret
-from posttrainbench.agents.trace import Event, Trace, Usage, as_int, clip, json_lines, unparsed
+from posttrainbench.agents.trace import Event, Trace, as_int, clip, json_lines, unparsed
 
 _TOOL_ITEMS = ("command_execution", "file_change", "mcp_tool_call", "web_search")
 
@@ -53,14 +55,18 @@ class CodexAgent(ScaffoldAgent):
         return [self.binary, "--search", "exec", "resume", "--last", *self._flags(), message]
 
     def scaffold_env(self, ctx: AgentContext) -> dict[str, str]:
-        env = {"CI": "1"}
-        if self.base_url:
-            env["OPENAI_BASE_URL"] = self.base_url
-        return env
+        return {"CI": "1"}
 
     def config_files(self, ctx: AgentContext) -> dict[str, str]:
         # Codex runs its commands with this environment policy; the sandbox is the harness's, not Codex's.
-        return {".codex/config.toml": '[shell_environment_policy]\ninherit = "all"\n'}
+        config = '[shell_environment_policy]\ninherit = "all"\n'
+        if self.base_url:
+            # Codex ignores OPENAI_BASE_URL; a custom endpoint is a provider of its own in config.toml.
+            found = self.credentials().env
+            key = next((name for name in ("OPENAI_API_KEY", "CODEX_API_KEY") if name in found), "OPENAI_API_KEY")
+            config = (f'model_provider = "ptb"\n\n[model_providers.ptb]\nname = "ptb custom endpoint"\n'
+                      f'base_url = {json.dumps(self.base_url)}\nenv_key = "{key}"\nwire_api = "responses"\n\n{config}')
+        return {".codex/config.toml": config}
 
     @staticmethod
     def parse(text: str) -> Trace:
@@ -84,7 +90,8 @@ class _State:
         self.trace = Trace()
         self.started: set[str] = set()
         self.legacy_output: dict[str, list[str]] = {}
-        self.legacy_total: dict[str, Any] | None = None
+        self.session_totals: dict[str | None, dict[str, Any]] = {}
+        """The last running token total reported in each session."""
 
     # -- current vocabulary ---------------------------------------------------------------------------------
 
@@ -96,8 +103,7 @@ class _State:
             events.append(Event("other", text="thread started", raw=obj))
         elif kind == "turn.completed":
             usage = obj.get("usage") if isinstance(obj.get("usage"), dict) else {}
-            self.trace.usage.add(input_tokens=as_int(usage.get("input_tokens")), cached_input_tokens=as_int(usage.get("cached_input_tokens")),
-                                 output_tokens=as_int(usage.get("output_tokens")), reasoning_tokens=as_int(usage.get("reasoning_output_tokens")))
+            self.session_totals[self.trace.session_id] = usage
             events.append(Event("usage", raw=usage))
         elif kind == "turn.failed":
             error = obj.get("error")
@@ -161,7 +167,9 @@ class _State:
             events.append(Event("tool_result", call_id=msg.get("call_id"), output=clip(output), is_error=msg.get("success") is False))
         elif kind == "token_count":
             info = msg.get("info") if isinstance(msg.get("info"), dict) else msg
-            self.legacy_total = info.get("total_token_usage", info) if isinstance(info, dict) else None
+            total = info.get("total_token_usage", info)
+            if isinstance(total, dict):
+                self.session_totals[self.trace.session_id] = total
             events.append(Event("usage", raw=msg))
         elif kind in ("error", "stream_error"):
             events.append(Event("error", text=msg.get("message")))
@@ -171,11 +179,10 @@ class _State:
             events.append(Event("other", raw=msg))
 
     def finish(self) -> None:
-        if self.legacy_total and self.trace.usage.input_tokens is None:
-            total = self.legacy_total
-            self.trace.usage = Usage(input_tokens=as_int(total.get("input_tokens")), output_tokens=as_int(total.get("output_tokens")),
-                                     cached_input_tokens=as_int(total.get("cached_input_tokens")),
-                                     reasoning_tokens=as_int(total.get("reasoning_output_tokens")))
+        for total in self.session_totals.values():
+            self.trace.usage.add(input_tokens=as_int(total.get("input_tokens")), output_tokens=as_int(total.get("output_tokens")),
+                                 cached_input_tokens=as_int(total.get("cached_input_tokens")),
+                                 reasoning_tokens=as_int(total.get("reasoning_output_tokens")))
 
 
 def _tool_call(item: dict[str, Any]) -> Event:

@@ -58,7 +58,7 @@ class ScaffoldAgent(Agent):
     """Accepted ``reasoning_effort`` values; empty when the CLI has no such setting."""
 
     def __init__(self, model: str | None = None, reasoning_effort: str | None = None, base_url: str | None = None,
-                 reprompt: bool = False, reprompt_min_minutes: float = 30.0):
+                 reprompt: bool = False, reprompt_min_minutes: float = 30.0, max_reprompts: int | None = None):
         if not model:
             raise PtbError(f"agent {self.name!r} needs --agent-model (the model the scaffold runs)")
         if reasoning_effort is not None and reasoning_effort not in self.efforts:
@@ -69,6 +69,7 @@ class ScaffoldAgent(Agent):
         self.base_url = base_url
         self.reprompt = reprompt
         self.reprompt_min_minutes = reprompt_min_minutes
+        self.max_reprompts = max_reprompts
 
     # -- what each scaffold declares ------------------------------------------------------------------
 
@@ -105,8 +106,10 @@ class ScaffoldAgent(Agent):
     def redactions(self) -> list[str]:
         return self.credentials().values
 
-    def reprompt_command(self, remaining_seconds: float) -> list[str] | None:
+    def reprompt_command(self, remaining_seconds: float, resumes: int) -> list[str] | None:
         if not self.reprompt or remaining_seconds < self.reprompt_min_minutes * 60:
+            return None
+        if self.max_reprompts is not None and resumes >= self.max_reprompts:
             return None
         minutes = int(remaining_seconds // 60)
         return self.resume_command(REPROMPT_MESSAGE.format(hours=minutes // 60, minutes=minutes % 60))
@@ -116,7 +119,7 @@ class ScaffoldAgent(Agent):
 
     def describe(self) -> dict[str, object]:
         return {"model": self.model, "reasoning_effort": self.reasoning_effort, "base_url": self.base_url,
-                "reprompt": self.reprompt, "cli": self.binary, "pinned_version": self.pinned_version}
+                "reprompt": self.reprompt, "max_reprompts": self.max_reprompts, "cli": self.binary, "pinned_version": self.pinned_version}
 
     @classmethod
     def credentials(cls) -> Credentials:
