@@ -106,3 +106,27 @@ def humaneval_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def bfcl_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """BFCL v3 ``exec_simple`` (100 records, HF dataset schema) from the nvidia-bfcl package."""
     return wheel_member("nvidia-bfcl==26.3", "bfcl/data/BFCL_v3_exec_simple.json", tmp_path_factory.mktemp("bfcl") / "exec_simple.json")
+
+
+NPM_CACHE = Path(os.environ.get("PTB_TEST_NPM", Path.home() / ".cache" / "ptb-test-npm"))
+
+
+def npm_cli(package: str, version: str, binary: str) -> Path:
+    """A scaffold CLI from the npm registry, installed once under ``NPM_CACHE``; returns its bin folder.
+
+    Not under /tmp: the sandbox gives the agent a private /tmp, which would hide the CLI. Skips where npm or
+    the registry is unreachable, except on CI."""
+    prefix = NPM_CACHE / f"{package.replace('/', '_')}-{version}"
+    bin_dir = prefix / "node_modules" / ".bin"
+    if not (bin_dir / binary).exists():
+        npm = shutil.which("npm")
+        proc = None
+        if npm is not None:
+            proc = subprocess.run([npm, "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(prefix), f"{package}@{version}"],
+                                  capture_output=True, text=True, timeout=600)
+        if not (bin_dir / binary).exists():
+            why = "npm not installed" if proc is None else proc.stderr[-500:]
+            if os.environ.get("CI"):
+                raise RuntimeError(f"cannot install {package}@{version} from npm: {why}")
+            pytest.skip(f"cannot install {package}@{version} from npm: {why}")
+    return bin_dir

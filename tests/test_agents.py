@@ -1,5 +1,6 @@
 """Scaffold adapters: command lines, credentials and their isolation, trace parsing of each scaffold's real
-output format, and a whole trial with a stand-in CLI that stops early (re-prompt loop, redaction)."""
+output format, a whole trial with a stand-in CLI that stops early (re-prompt loop, redaction), and a whole
+trial with the real Codex CLI from npm against a scripted Responses API server on loopback."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ import stat
 import tempfile
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from conftest import ptb
+from conftest import npm_cli, ptb
+from fake_openai import FakeOpenAI, Reply, function_call_item, message_item, reasoning_item
 from posttrainbench import api
 from posttrainbench.agents import AgentContext, create_agent
 from posttrainbench.agents.claude_code import ClaudeCodeAgent
@@ -195,6 +198,29 @@ def test_ptb_trace_prints_events_and_usage(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "no trace parser for 'copy-base'" in bad.stderr
 
 
+def test_cost_from_the_scaffold_else_the_price_table(tmp_path: Path) -> None:
+    def usage(*args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+        proc = ptb("trace", *args, "--json", env=env)
+        assert proc.returncode == 0, proc.stderr
+        parsed = json.loads(proc.stdout)
+        return {**parsed["usage"], "source": parsed["cost_source"]}
+
+    # gpt-5.3-codex: $1.75 fresh input, $0.175 cached, $14 output per million tokens;
+    # (25763 - 24448) * 1.75 + 24448 * 0.175 + 132 * 14 = 8427.65 micro-dollars
+    assert usage("codex", str(TRACES / "codex.jsonl"), "--agent-model", "gpt-5.3-codex")["cost_usd"] == 0.008428
+    assert usage("codex", str(TRACES / "codex.jsonl"))["source"] is None  # no model, no price: null, never a guess
+    assert usage("codex", str(TRACES / "codex.jsonl"), "--agent-model", "unknown-model")["cost_usd"] is None
+    claude = usage("claude-code", str(TRACES / "claude-code.jsonl"), "--agent-model", "gpt-5.3-codex")
+    assert (claude["cost_usd"], claude["source"]) == (0.0421, "scaffold")  # the scaffold's own figure wins
+    table = tmp_path / "prices.toml"
+    table.write_text('[models."gpt-5.3-codex"]\ninput = 2.0\noutput = 10.0\n')  # no cached price: cache reads at the input rate
+    mine = usage("codex", str(TRACES / "codex.jsonl"), "--agent-model", "gpt-5.3-codex", env={"PTB_PRICES": str(table)})
+    assert (mine["cost_usd"], mine["source"]) == (round((25763 * 2.0 + 132 * 10.0) / 1e6, 6), "price table")
+    table.write_text('[models."x"]\ninput = "cheap"\n')
+    bad = ptb("trace", "codex", str(TRACES / "codex.jsonl"), "--agent-model", "x", env={"PTB_PRICES": str(table)})
+    assert bad.returncode == 2 and "not a price table" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
 # --- a whole trial with a stand-in CLI -----------------------------------------------------------------------
 
 FAKE_CODEX = r"""#!/bin/bash
@@ -246,3 +272,66 @@ def test_trial_with_a_cli_that_stops_early_is_resumed_and_its_key_redacted(
     assert sum(1 for e in events if e["kind"] == "tool_call") == launches
     assert "sk-test-secret-value-42" not in paths.result.read_text()
     assert "ASSISTANT: key=[redacted]" in (paths.agent_dir / "transcript.txt").read_text()
+
+
+# --- the real Codex CLI against a scripted model server on loopback ------------------------------------------
+
+CODEX_COMMAND = 'cp -r "$PTB_BASE_MODEL_PATH" final_model && ls final_model'
+
+
+def scripted_codex_session(body: dict[str, Any]) -> Reply:
+    """Turn 1: copy the base model to final_model; turn 2: report; after a resume: nothing more to do."""
+    user_texts = [part.get("text", "") for item in body["input"] if item.get("role") == "user" for part in item.get("content", [])]
+    if user_texts[-1].startswith("You still have"):
+        return Reply(items=[message_item("final_model is in place; nothing more to do.")],
+                     usage={"input_tokens": 2000, "cached_tokens": 1500, "output_tokens": 8, "reasoning_tokens": 0})
+    if not any(item.get("type") == "function_call_output" for item in body["input"]):
+        return Reply(items=[reasoning_item("Submitting the base model is the safe first step."), function_call_item("exec_command", {"cmd": CODEX_COMMAND})],
+                     usage={"input_tokens": 1000, "cached_tokens": 200, "output_tokens": 50, "reasoning_tokens": 20})
+    return Reply(items=[message_item("Copied the base model to final_model.")],
+                 usage={"input_tokens": 1500, "cached_tokens": 1000, "output_tokens": 10, "reasoning_tokens": 0})
+
+
+@pytest.mark.requires_bwrap
+@pytest.mark.slow
+def test_real_codex_cli_runs_a_trial_against_a_loopback_responses_server(
+        tiny_model: Path, demo_gsm8k: Path, isolated_env: Path, no_host_keys: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    bin_dir = npm_cli("@openai/codex", CodexAgent.pinned_version, "codex")
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    key = "sk-loopback-secret-key-1234"
+    monkeypatch.setenv("PTB_CODEX_OPENAI_API_KEY", key)
+    prices = isolated_env / "prices.toml"
+    prices.write_text('[models."gpt-test"]\ninput = 1.0\ncached_input = 0.1\noutput = 10.0\n')
+    monkeypatch.setenv("PTB_PRICES", str(prices))
+    with FakeOpenAI(scripted_codex_session, api_key=key) as server:
+        config = api.make_config(
+            agent="codex", model=str(tiny_model), family="qwen3", benchmark="gsm8k", hours=0.01, device="cpu", sandbox="bubblewrap",
+            agent_args={"model": "gpt-test", "base_url": server.base_url, "reprompt": True, "reprompt_min_minutes": 0.1, "max_reprompts": 1},
+            evaluation=EvalOverrides(limit=2, max_tokens=[8], data=str(demo_gsm8k)), grace_minutes=0.5,
+        )
+        result = api.run(config)
+    paths = RunPaths(isolated_env / "results" / result.run_id)
+    assert result.status == "success", result.error
+    assert result.submitted and result.metrics is not None
+    preflight = json.loads(paths.stage_marker("preflight").read_text())["data"]
+    assert preflight["agent_cli_version"] == "0.169.0" and preflight["agent_version_note"] is None
+    # The server saw the whole session: the command ran in the sandbox, then one resume stating the time left.
+    assert len(server.requests) == 3 and {r["model"] for r in server.requests} == {"gpt-test"}
+    outputs = [item["output"] for item in server.requests[1]["input"] if item.get("type") == "function_call_output"]
+    assert len(outputs) == 1 and "config.json" in outputs[0] and "exited with code 0" in outputs[0]
+    assert [r["message"][:26] for r in result.solve["agent"]["reprompts"]] == ["You still have 0h 0m remai"]
+    # Trace and usage come from codex's own output: running totals per thread, the resumed thread's last counts.
+    trace = result.solve["agent"]["trace"]
+    # priced from the user's table: (4500 - 2700) * 1.0 + 2700 * 0.1 + 68 * 10.0 = 2750 micro-dollars
+    assert trace["usage"] == {"input_tokens": 4500, "output_tokens": 68, "cached_input_tokens": 2700, "reasoning_tokens": 20, "cost_usd": 0.00275}
+    assert (trace["cost_source"], trace["model"]) == ("price table", "gpt-test")
+    assert (trace["tool_calls"], trace["turns"]) == (1, 2) and trace["session_id"]
+    events = [json.loads(line) for line in (paths.agent_dir / "events.jsonl").read_text().splitlines()]
+    call = next(e for e in events if e["kind"] == "tool_call")
+    result_event = next(e for e in events if e["kind"] == "tool_result")
+    assert CODEX_COMMAND in call["command"] and result_event["exit_code"] == 0 and "config.json" in result_event["output"]
+    assert [e["text"] for e in events if e["kind"] == "reasoning"] == ["Submitting the base model is the safe first step."]
+    transcript = (paths.agent_dir / "transcript.txt").read_text()
+    assert "ASSISTANT: Copied the base model to final_model." in transcript and "nothing more to do" in transcript
+    for text in (paths.output_log.read_text(), paths.result.read_text(), transcript):
+        assert key not in text

@@ -102,17 +102,19 @@ def agents(as_json: JsonOpt = False) -> None:
 def trace(
     agent: Annotated[str, typer.Argument(help="Scaffold whose output FILE is: claude-code, codex, gemini-cli or opencode.")],
     file: Annotated[Path, typer.Argument(help="The scaffold's raw JSON-lines output, or a trial's agent/output.log.")],
+    agent_model: Annotated[Optional[str], typer.Option(help="Model to price the tokens with where the trace names none.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Parse a scaffold's saved output into the common event log and print the readable transcript.
 
     With --json, prints one object: `events` (each with a `kind`: message, reasoning, tool_call, tool_result,
-    error, usage or other) and `usage` (input, output, cached input and reasoning tokens, cost in USD).
+    error, usage or other) and `usage` (input, output, cached input and reasoning tokens, cost in USD: the
+    scaffold's own figure, else the price table's for the trace's model or --agent-model, else null).
 
     Examples: `ptb trace codex runs/x/agent/output.log`, `ptb trace claude-code session.jsonl --json`
     """
     from posttrainbench.agents import agent_names
-    from posttrainbench.agents.scaffold import ScaffoldAgent
+    from posttrainbench.agents.scaffold import ScaffoldAgent, priced
     from posttrainbench.agents.trace import transcript
     from posttrainbench.registry import lookup
 
@@ -121,7 +123,7 @@ def trace(
         raise PtbError(f"no trace parser for {agent!r}; parsers: {', '.join(scaffolds)}")
     if not file.is_file():
         raise PtbError(f"trace file {file} not found")
-    parsed = lookup("agent", agent).parse(file.read_text(errors="replace"))
+    parsed = priced(lookup("agent", agent).parse(file.read_text(errors="replace")), agent_model)
     if as_json:
         return _print_json(parsed.to_json())
     typer.echo(transcript(parsed), nl=False)

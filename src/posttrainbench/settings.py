@@ -46,3 +46,9 @@ def debug() -> bool:
 def monitor_interval() -> float:
     """Seconds between system monitor samples during solve (``PTB_MONITOR_INTERVAL``, default 60)."""
     return float(_env("PTB_MONITOR_INTERVAL") or 60)
+
+
+def prices_file() -> Path | None:
+    """A TOML price table of the user's, merged over the shipped one (``PTB_PRICES``); see ``agents/prices.py``."""
+    value = _env("PTB_PRICES")
+    return Path(value).expanduser() if value else None

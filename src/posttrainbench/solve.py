@@ -166,7 +166,7 @@ def _note_reprompt(paths: RunPaths, state: dict[str, Any], argv: list[str]) -> N
     state.setdefault("reprompts", []).append({"at": iso_now(), "remaining_seconds": round(remaining, 1), "message": argv[-1]})
     write_json_atomic(paths.stage_started("solve"), state)
     with open(paths.output_log, "a") as log:
-        log.write(f"[{iso_now()}] ptb: the agent stopped with {remaining / 60:.0f} min left; resuming it\n")
+        log.write(f"[{iso_now()}] ptb: the agent stopped with {remaining / 60:.1f} min left; resuming it\n")
 
 
 def parse_agent_trace(agent: Agent, paths: RunPaths) -> dict[str, Any] | None:

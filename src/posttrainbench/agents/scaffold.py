@@ -22,6 +22,7 @@ from typing import ClassVar
 
 from posttrainbench import settings
 from posttrainbench.agents.base import Agent, AgentContext
+from posttrainbench.agents.prices import price_for
 from posttrainbench.agents.trace import Trace
 from posttrainbench.errors import PtbError
 
@@ -115,7 +116,7 @@ class ScaffoldAgent(Agent):
         return self.resume_command(REPROMPT_MESSAGE.format(hours=minutes // 60, minutes=minutes % 60))
 
     def parse_trace(self, text: str) -> Trace:
-        return self.parse(text)
+        return priced(self.parse(text), self.model)
 
     def describe(self) -> dict[str, object]:
         return {"model": self.model, "reasoning_effort": self.reasoning_effort, "base_url": self.base_url,
@@ -181,3 +182,14 @@ def lookup_secret(agent: str, secret: Secret) -> str | None:
             text = path.read_text()
             return text if secret.home_path else text.strip()
     return os.environ.get(secret.name) or None
+
+
+def priced(trace: Trace, model: str | None) -> Trace:
+    """The trace with its model (``model`` where the trace names none) and where its cost comes from: the
+    scaffold's own report, else the price table, else none."""
+    trace.model = trace.model or model
+    if trace.usage.cost_usd is not None:
+        trace.cost_source = "scaffold"
+    elif (price := price_for(trace.model)) is not None and (cost := price.cost(trace.usage)) is not None:
+        trace.usage.cost_usd, trace.cost_source = cost, "price table"
+    return trace

@@ -70,6 +70,8 @@ class Trace:
     usage: Usage = field(default_factory=Usage)
     model: str | None = None
     session_id: str | None = None
+    cost_source: str | None = None
+    """Where ``usage.cost_usd`` came from: ``scaffold`` (it reported the cost) or ``price table``."""
 
     def counts(self) -> dict[str, int]:
         return {
@@ -81,7 +83,8 @@ class Trace:
 
     def summary(self) -> dict[str, Any]:
         """What ``result.json`` keeps of the trace."""
-        return {"usage": self.usage.to_dict(), **self.counts(), "model": self.model, "session_id": self.session_id}
+        return {"usage": self.usage.to_dict(), "cost_source": self.cost_source, **self.counts(), "model": self.model,
+                "session_id": self.session_id}
 
     def to_json(self) -> dict[str, Any]:
         return {"events": [e.to_dict() for e in self.events], "usage": self.usage.to_dict(), **self.summary()}
