@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import stat
+import subprocess
 import tempfile
 import tomllib
 from pathlib import Path
@@ -90,6 +91,28 @@ def test_reprompt_only_with_enough_time_left_and_at_most_max_times(no_host_keys:
     assert capped.reprompt_command(5 * 3600, resumes=1) is not None and capped.reprompt_command(5 * 3600, resumes=2) is None
     bad = ptb("run", "--agent", "codex", "--agent-model", "m", "--model", "x", "--benchmark", "gsm8k", "--max-reprompts", "2")
     assert bad.returncode == 2 and "--max-reprompts needs --reprompt" in bad.stderr
+
+
+HELP_COMMANDS = {  # where each pinned CLI documents the flags our command lines use
+    "claude-code": [["--help"]],
+    "codex": [["--help"], ["exec", "--help"], ["exec", "resume", "--help"]],
+    "gemini-cli": [["--help"]],
+    "opencode": [["run", "--help"]],
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(HELP_COMMANDS))
+def test_pinned_cli_from_npm_knows_every_flag_we_pass(name: str, no_host_keys: None) -> None:
+    agent = create_agent(name, model="m", reasoning_effort={"claude-code": "xhigh", "codex": "high"}.get(name))
+    cls = type(agent)
+    binary = npm_cli(cls.npm_package, cls.pinned_version, cls.binary) / cls.binary
+    version = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=120)
+    assert cls.pinned_version in version.stdout, version.stdout + version.stderr
+    helps = [subprocess.run([binary, *args], capture_output=True, text=True, timeout=120) for args in HELP_COMMANDS[name]]
+    documented = "".join(proc.stdout + proc.stderr for proc in helps)  # opencode prints its help on stderr
+    flags = {arg for arg in (*agent.command(CTX), *agent.resume_command("go on")) if arg.startswith("-")}
+    assert flags and not {flag for flag in flags if flag not in documented}
 
 
 # --- credentials -------------------------------------------------------------------------------------------

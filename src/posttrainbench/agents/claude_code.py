@@ -24,7 +24,7 @@ class ClaudeCodeAgent(ScaffoldAgent):
     npm_package: ClassVar[str] = "@anthropic-ai/claude-code"
     pinned_version: ClassVar[str] = "2.1.330"
     secrets: ClassVar[tuple[Secret, ...]] = (Secret("ANTHROPIC_API_KEY"), Secret("CLAUDE_CODE_OAUTH_TOKEN", file="oauth_token"))
-    efforts: ClassVar[tuple[str, ...]] = ("low", "medium", "high", "max")
+    efforts: ClassVar[tuple[str, ...]] = ("low", "medium", "high", "xhigh", "max")
 
     def base_command(self) -> list[str]:
         argv = [self.binary, "--print", "--verbose", "--model", self.model, "--output-format", "stream-json",
