@@ -331,18 +331,22 @@ def data_verify(as_json: JsonOpt = False) -> None:
 def report(
     results: ResultsOpt = None,
     format: Annotated[str, typer.Option("--format", help="md, csv or json.")] = "md",
+    published: Annotated[bool, typer.Option("--published", help="Add the original's published reference rows (instruct, base).")] = False,
 ) -> None:
-    """Print the leaderboard of the indexed trials.
+    """Print the leaderboard of the indexed trials and stored baselines.
 
-    Examples: `ptb report`, `ptb report --format csv > board.csv`
+    Each row is a label: per seed, the mean over base models of the weighted sum over the seven benchmarks;
+    a missing, failed or flagged cell takes the base model's zero-shot baseline and is counted as a marker.
+
+    Examples: `ptb report`, `ptb report --format csv > board.csv`, `ptb report --format json --published`
     """
-    from posttrainbench.report.tables import FORMATS, leaderboard
-    from posttrainbench.results.index import load_results
+    from posttrainbench.report import build
+    from posttrainbench.report.tables import FORMATS
 
     if format not in FORMATS:
         raise PtbError(f"unknown format {format!r}; known: {', '.join(FORMATS)}")
-    rows = leaderboard(load_results((results or settings.results_dir()).expanduser()))
-    sys.stdout.write(FORMATS[format](rows))
+    rows, weights = build((results or settings.results_dir()).expanduser(), published=published)
+    sys.stdout.write(FORMATS[format](rows, weights))
 
 
 @app.command()

@@ -8,8 +8,8 @@ from typing import Any
 
 from posttrainbench import api
 from posttrainbench.config import EvalOverrides
-from posttrainbench.report.tables import leaderboard, to_markdown
-from posttrainbench.results.index import load_results
+from posttrainbench.report import build
+from posttrainbench.report.tables import to_markdown
 from posttrainbench.sandbox import get_sandbox
 from posttrainbench.sandbox.none import WARNING
 from posttrainbench.trial import ProgressFn
@@ -42,4 +42,4 @@ def quickstart(directory: Path, sandbox: str, progress: ProgressFn, say: Callabl
     results = api.results_root(directory / "results")
     say(f"run directory: {results / config.run_id}")
     result = api.run(config, results, progress=progress)
-    return result, to_markdown(leaderboard(load_results(results)))
+    return result, to_markdown(*build(results))

@@ -1,74 +1,72 @@
-"""The first leaderboard: one row per label, per-benchmark mean accuracy, weighted score over benchmarks.
-
-Scoring here is deliberately plain: the mean accuracy of each benchmark over the row's successful trials,
-and the catalog-weighted sum over benchmarks. Benchmarks without a successful trial count as 0 and the
-row says how many of the seven it covers. (Baseline substitution and seeds come with the full scoring.)
-"""
+"""The leaderboard as text: markdown, CSV and JSON (the HTML report is in ``report/html.py``)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from collections import defaultdict
-from statistics import mean
 from typing import Any
 
-from posttrainbench.catalog import all_benchmarks
-from posttrainbench.results.schema import Result
+from posttrainbench.report.scoring import MARKERS, Row, Weights
 
-
-def leaderboard(results: list[Result]) -> list[dict[str, Any]]:
-    by_label: dict[str, list[Result]] = defaultdict(list)
-    for result in results:
-        by_label[result.label].append(result)
-    benchmarks = all_benchmarks()
-    rows = []
-    for label, trials in by_label.items():
-        per_benchmark: dict[str, float | None] = {}
-        for benchmark in benchmarks:
-            scores = [t.accuracy for t in trials if t.benchmark == benchmark.id and t.accuracy is not None]
-            per_benchmark[benchmark.id] = mean(scores) if scores else None
-        score = sum(b.weight * (per_benchmark[b.id] or 0.0) for b in benchmarks)
-        rows.append({
-            "name": label,
-            "score": score,
-            "benchmarks_covered": sum(v is not None for v in per_benchmark.values()),
-            "trials": len(trials),
-            "failed": sum(t.status != "success" for t in trials),
-            "benchmarks": per_benchmark,
-        })
-    return sorted(rows, key=lambda row: row["score"], reverse=True)
+MARKER_CODES = {"not_submitted": "N", "evaluation_error": "E", "contamination": "C", "disallowed_model": "M", "audit_error": "A"}
 
 
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}"
 
 
-def to_markdown(rows: list[dict[str, Any]]) -> str:
-    ids = [b.id for b in all_benchmarks()]
-    head = ["name", "score", *ids, "covered", "trials", "failed"]
+def _score(row: Row) -> str:
+    return _pct(row.score) + ("" if row.std is None else f" ± {100 * row.std:.1f}")
+
+
+def _markers(row: Row) -> str:
+    return " ".join(f"{MARKER_CODES[m]}{n}" for m, n in sorted(row.marker_counts.items()) if m in MARKER_CODES) or "-"
+
+
+def _hours(row: Row) -> str:
+    seconds = row.time.get("mean_seconds")
+    share = row.time.get("budget_share")
+    return "-" if seconds is None else f"{seconds / 3600:.2f} h" + ("" if share is None else f" ({100 * share:.0f}%)")
+
+
+def to_markdown(rows: list[Row], w: Weights) -> str:
+    ids = list(w.by_benchmark)
+    head = ["name", "score", "seeds", *ids, "markers", "time", "cost/trial"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
-        cells = [row["name"], _pct(row["score"]), *(_pct(row["benchmarks"][i]) for i in ids),
-                 f"{row['benchmarks_covered']}/{len(ids)}", str(row["trials"]), str(row["failed"])]
+        cost = row.usage.get("cost_usd")
+        cells = [row.name + (" *" if row.reference else ""), _score(row), str(row.n_seeds), *(_pct(row.benchmarks[i]) for i in ids),
+                 _markers(row), _hours(row), "-" if cost is None else f"${cost:.2f}"]
         lines.append("| " + " | ".join(cells) + " |")
+    legend = "; ".join(f"{code} = {MARKERS[m].split(':')[0]}" for m, code in MARKER_CODES.items())
+    lines += ["", f"Scores in %, mean ± sample std over seeds; weights: {w.source}. Markers count replaced cells: {legend}."]
+    if any(row.reference for row in rows):
+        lines.append("* reference row (baselines or published values), not an agent.")
     return "\n".join(lines) + "\n"
 
 
-def to_csv(rows: list[dict[str, Any]]) -> str:
-    ids = [b.id for b in all_benchmarks()]
+def to_csv(rows: list[Row], w: Weights) -> str:
+    ids = list(w.by_benchmark)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["name", "score", *ids, "benchmarks_covered", "trials", "failed"])
+    writer.writerow(["name", "score", "std", "n_seeds", "ci95_low", "ci95_high", *ids, *MARKER_CODES, "cells_without_value", "trials",
+                     "mean_seconds", "budget_share", "input_tokens", "output_tokens", "cost_usd", "reference"])
     for row in rows:
-        writer.writerow([row["name"], row["score"], *("" if row["benchmarks"][i] is None else row["benchmarks"][i] for i in ids),
-                         row["benchmarks_covered"], row["trials"], row["failed"]])
+        ci = row.ci95 or (None, None)
+        writer.writerow(_blank([row.name, row.score, row.std, row.n_seeds, *ci, *(row.benchmarks[i] for i in ids),
+                                *(row.marker_counts.get(m, 0) for m in MARKER_CODES), row.cells_without_value, row.trials,
+                                row.time.get("mean_seconds"), row.time.get("budget_share"), row.usage.get("input_tokens"),
+                                row.usage.get("output_tokens"), row.usage.get("cost_usd"), row.reference]))
     return out.getvalue()
 
 
-def to_json(rows: list[dict[str, Any]]) -> str:
-    return json.dumps(rows, indent=2) + "\n"
+def _blank(values: list[Any]) -> list[Any]:
+    return ["" if value is None else value for value in values]
+
+
+def to_json(rows: list[Row], w: Weights) -> str:
+    return json.dumps([row.to_dict() for row in rows], indent=1) + "\n"
 
 
 FORMATS = {"md": to_markdown, "csv": to_csv, "json": to_json}

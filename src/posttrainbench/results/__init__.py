@@ -1,1 +1,1 @@
-"""Results: the per-trial record (``Result``), the SQLite index over a results folder, the first leaderboard."""
+"""Results: the per-trial record (``Result``), its leaderboard view (``TrialRecord``), the SQLite index with baselines."""

@@ -1,54 +1,92 @@
-"""The SQLite index over a results folder: one row per recorded trial, rebuilt from result.json on demand."""
+"""The SQLite index over a results folder.
+
+- ``trials``: one row per recorded trial, with the columns the leaderboard reads (so a report over thousands
+  of trials parses no JSON) and the whole ``result.json`` for everything else. It is rebuilt from the run
+  directories on demand (``rebuild``), and re-derived from its own ``result_json`` when its layout changes.
+- ``baselines``: reference scores of untouched models (``ptb baseline``, ``ptb import upstream``): the base
+  models' zero-shot scores that replace failed or flagged cells, and the instruct models' scores that the
+  benchmark weights can be recomputed from.
+"""
 
 from __future__ import annotations
 
 import sqlite3
 from contextlib import closing
+from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 
+from posttrainbench.fileio import iso_now
+from posttrainbench.results.records import TrialRecord
 from posttrainbench.results.schema import Result
 
 INDEX_FILE = "index.sqlite"
+LAYOUT_VERSION = 2
+"""Bumped whenever the ``trials`` columns change; an older index is re-derived from its stored results."""
 
-_SCHEMA = """
+BASELINE_KINDS = ("base_zero_shot", "base_few_shot", "instruct")
+
+_TRIAL_COLUMNS = [f.name for f in fields(TrialRecord)]
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS trials (
-    run_id TEXT PRIMARY KEY,
-    label TEXT NOT NULL,
-    agent TEXT NOT NULL,
-    model TEXT NOT NULL,
-    benchmark TEXT NOT NULL,
-    seed INTEGER NOT NULL,
-    hours REAL NOT NULL,
-    status TEXT NOT NULL,
-    accuracy REAL,
-    stderr REAL,
-    wall_seconds REAL,
-    finished_at TEXT NOT NULL,
-    run_dir TEXT NOT NULL,
+    {", ".join(name + (" TEXT PRIMARY KEY" if name == "run_id" else "") for name in _TRIAL_COLUMNS)},
     result_json TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS trials_label ON trials(label);
+CREATE TABLE IF NOT EXISTS baselines (
+    model TEXT NOT NULL,
+    benchmark TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    score REAL NOT NULL,
+    source TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    PRIMARY KEY (model, benchmark, kind)
+);
 """
 
 
+@dataclass(frozen=True)
+class Baseline:
+    model: str
+    benchmark: str
+    kind: str
+    """``base_zero_shot``, ``base_few_shot`` or ``instruct``."""
+    score: float
+    source: str
+    """Where the score comes from: a run directory, an imported results tree, a publication."""
+
+
 def connect(results_root: Path) -> sqlite3.Connection:
+    results_root.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(results_root / INDEX_FILE, timeout=30)
-    conn.executescript(_SCHEMA)
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version != LAYOUT_VERSION:
+        _migrate(conn)
     return conn
 
 
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Create the tables, or re-derive the trials table of an older layout from the results it stored."""
+    old = conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND name='trials'").fetchone()
+    stored: list[tuple[str, str]] = []
+    if old:
+        stored = conn.execute("SELECT result_json, run_dir FROM trials").fetchall()
+        conn.execute("DROP TABLE trials")
+    conn.executescript(_SCHEMA)
+    with conn:
+        for result_json, run_dir in stored:
+            _insert(conn, Result.model_validate_json(result_json), run_dir)
+        conn.execute(f"PRAGMA user_version = {LAYOUT_VERSION}")
+
+
+def _insert(conn: sqlite3.Connection, result: Result, run_dir: str) -> None:
+    record = TrialRecord.from_result(result, run_dir)
+    row = [",".join(v) if isinstance(v, tuple) else v for v in astuple(record)]
+    conn.execute(f"INSERT OR REPLACE INTO trials VALUES ({','.join('?' * (len(row) + 1))})", (*row, result.model_dump_json()))
+
+
 def upsert(results_root: Path, result: Result, run_dir: Path) -> None:
-    stderr = (result.metrics or {}).get("stderr")
-    wall = (result.solve or {}).get("wall_seconds")
     with closing(connect(results_root)) as conn, conn:
-        conn.execute(
-            "INSERT OR REPLACE INTO trials VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                result.run_id, result.label, result.agent, result.model, result.benchmark, result.seed,
-                result.hours, result.status, result.accuracy, stderr, wall, result.finished_at,
-                str(run_dir.resolve()), result.model_dump_json(),
-            ),
-        )
+        _insert(conn, result, str(run_dir.resolve()))
 
 
 def load_results(results_root: Path) -> list[Result]:
@@ -58,6 +96,43 @@ def load_results(results_root: Path) -> list[Result]:
     with closing(connect(results_root)) as conn:
         rows = conn.execute("SELECT result_json FROM trials ORDER BY finished_at, run_id").fetchall()
     return [Result.model_validate_json(row[0]) for row in rows]
+
+
+def load_records(results_root: Path) -> list[TrialRecord]:
+    """Every indexed trial as the leaderboard sees it, oldest first."""
+    if not (results_root / INDEX_FILE).exists():
+        return []
+    with closing(connect(results_root)) as conn:
+        rows = conn.execute(f"SELECT {', '.join(_TRIAL_COLUMNS)} FROM trials ORDER BY finished_at, run_id").fetchall()
+    markers = _TRIAL_COLUMNS.index("markers")
+    unaudited = _TRIAL_COLUMNS.index("unaudited")
+    records = []
+    for row in rows:
+        values = list(row)
+        values[markers] = tuple(values[markers].split(",")) if values[markers] else ()
+        values[unaudited] = bool(values[unaudited])
+        records.append(TrialRecord(*values))
+    return records
+
+
+def load_result(results_root: Path, run_id: str) -> Result | None:
+    with closing(connect(results_root)) as conn:
+        row = conn.execute("SELECT result_json FROM trials WHERE run_id = ?", (run_id,)).fetchone()
+    return Result.model_validate_json(row[0]) if row else None
+
+
+def upsert_baselines(results_root: Path, baselines: list[Baseline]) -> None:
+    with closing(connect(results_root)) as conn, conn:
+        conn.executemany("INSERT OR REPLACE INTO baselines VALUES (?,?,?,?,?,?)",
+                         [(b.model, b.benchmark, b.kind, b.score, b.source, iso_now()) for b in baselines])
+
+
+def load_baselines(results_root: Path) -> list[Baseline]:
+    if not (results_root / INDEX_FILE).exists():
+        return []
+    with closing(connect(results_root)) as conn:
+        rows = conn.execute("SELECT model, benchmark, kind, score, source FROM baselines ORDER BY kind, model, benchmark").fetchall()
+    return [Baseline(*row) for row in rows]
 
 
 def rebuild(results_root: Path) -> int:

@@ -1,0 +1,80 @@
+"""What the leaderboard needs of one trial, flat enough to live in index columns (no JSON parsing per row)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from posttrainbench.results.schema import Result
+
+AUDIT_FLAGS = {"contamination": "contamination", "disallowed_model": "disallowed_model"}
+"""Audit checks whose ``flagged`` verdict replaces the cell by the base model's score, and their marker."""
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    run_id: str
+    label: str
+    agent: str
+    model: str
+    benchmark: str
+    seed: int
+    hours: float
+    status: str
+    accuracy: float | None
+    stderr: float | None
+    markers: tuple[str, ...]
+    """Why the trial's own score does not count (empty when it does): see ``markers_of``."""
+    unaudited: bool
+    """Some audit check did not run (verdict ``unknown``): the score counts, the cell says so."""
+    wall_seconds: float | None
+    input_tokens: int | None
+    output_tokens: int | None
+    cost_usd: float | None
+    finished_at: str
+    run_dir: str
+
+    @classmethod
+    def from_result(cls, result: Result, run_dir: str) -> TrialRecord:
+        solve = result.solve or {}
+        usage = ((solve.get("agent") or {}).get("trace") or {}).get("usage") or {}
+        return cls(
+            run_id=result.run_id, label=result.label, agent=result.agent, model=result.model, benchmark=result.benchmark,
+            seed=result.seed, hours=result.hours, status=result.status, accuracy=result.accuracy,
+            stderr=_number((result.metrics or {}).get("stderr")), markers=markers_of(result),
+            unaudited=any(v.get("verdict") == "unknown" for v in result.verdicts),
+            wall_seconds=_number(solve.get("wall_seconds")), input_tokens=_int(usage.get("input_tokens")),
+            output_tokens=_int(usage.get("output_tokens")), cost_usd=_number(usage.get("cost_usd")),
+            finished_at=result.finished_at, run_dir=run_dir,
+        )
+
+
+def markers_of(result: Result) -> tuple[str, ...]:
+    """Every reason the trial's score is replaced by the base model's, as the original scores it:
+
+    - ``not_submitted``: the agent left no ``final_model``;
+    - ``evaluation_error``: a stage failed, or the evaluation produced no accuracy;
+    - ``contamination`` / ``disallowed_model``: the audit flagged the run;
+    - ``audit_error``: one of those two checks ran and gave no usable verdict (the original treats a missing or
+      garbled judgement the same way as a flag).
+    """
+    markers: list[str] = []
+    if result.status == "no_submission" or (result.status == "success" and not result.submitted):
+        markers.append("not_submitted")
+    elif result.status == "error" or result.accuracy is None:
+        markers.append("evaluation_error")
+    for verdict in result.verdicts:
+        check = verdict.get("check")
+        if check in AUDIT_FLAGS and verdict.get("verdict") == "flagged":
+            markers.append(AUDIT_FLAGS[check])
+        elif check in AUDIT_FLAGS and verdict.get("verdict") == "error" and "audit_error" not in markers:
+            markers.append("audit_error")
+    return tuple(markers)
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _int(value: Any) -> int | None:
+    return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
