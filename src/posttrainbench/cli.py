@@ -327,6 +327,43 @@ def data_verify(as_json: JsonOpt = False) -> None:
         raise typer.Exit(1)
 
 
+import_app = typer.Typer(help="Import results of other harnesses, to re-score them here.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+
+@import_app.command("upstream")
+def import_upstream(
+    source: Annotated[Path, typer.Argument(help="A results tree in the original PostTrainBench layout (method folders).")],
+    results: ResultsOpt = None,
+    label_map: Annotated[Optional[Path], typer.Option(help='JSON object {"<method folder>": "<row label>"} grouping seeds.')] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import the original's results: method folders `<agent>_<config>_<hours>h<suffix>` holding run folders
+    `<task>_<Org>_<Model>_<id>` (metrics.json, time_taken.txt, the two judgement files), and the
+    `baseline_zeroshot` method as baselines. `_run<N>`/`_seed<N>` in a method name is its seed.
+
+    Example: `ptb import upstream /data/ptb-results --results results && ptb report --results results`
+    """
+    from posttrainbench import api
+    from posttrainbench.importers.upstream import import_upstream as run_import
+
+    mapping: dict[str, str] = {}
+    if label_map is not None:
+        try:
+            mapping = json.loads(label_map.read_text())
+        except (OSError, ValueError) as error:
+            raise PtbError(f"--label-map {label_map}: {error}") from None
+        if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
+            raise PtbError(f"--label-map {label_map}: expected a JSON object of method folder -> label")
+    root = api.results_root(results)
+    report = run_import(source.expanduser(), root, mapping)
+    if as_json:
+        return _print_json(report.to_dict())
+    err.print(f"imported {report.trials} trials from {len(report.methods)} methods and {report.baselines} baselines into {root}")
+    for skipped in report.skipped:
+        err.print(f"[yellow]skipped[/] {skipped}")
+
+
 @app.command()
 def report(
     results: ResultsOpt = None,

@@ -55,6 +55,8 @@ class Result(BaseModel):
     """Deviations from the benchmark's evaluation protocol (limit, token caps, local data): not comparable."""
     ptb_version: str
     finished_at: str
+    imported_from: str | None = None
+    """For a trial imported from another harness's results (``ptb import upstream``): the folder it came from."""
 
     @property
     def accuracy(self) -> float | None:

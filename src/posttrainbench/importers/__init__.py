@@ -1,0 +1,1 @@
+"""Importers: results of other harnesses, turned into this project's results and baselines."""
