@@ -108,6 +108,7 @@ def import_upstream(source: Path, results_root: Path, label_map: dict[str, str] 
             report.skipped.append(f"{folder.name}: not <agent>_<config>_<hours>h<suffix>")
             continue
         methods.append(method)
+    imported = []
     for method, seed in _seeds(methods).items():
         report.methods.append(method.name)
         for (benchmark, model), run in latest_runs(source / method.name, report).items():
@@ -115,8 +116,9 @@ def import_upstream(source: Path, results_root: Path, label_map: dict[str, str] 
             run_dir = results_root / result.run_id
             _copy_run_files(run, RunPaths(run_dir))
             write_json_atomic(RunPaths(run_dir).result, json.loads(result.model_dump_json()))
-            index.upsert(results_root, result, run_dir)
-            report.trials += 1
+            imported.append((result, run_dir))
+    index.upsert_many(results_root, imported)
+    report.trials = len(imported)
     return report
 
 

@@ -85,8 +85,14 @@ def _insert(conn: sqlite3.Connection, result: Result, run_dir: str) -> None:
 
 
 def upsert(results_root: Path, result: Result, run_dir: Path) -> None:
+    upsert_many(results_root, [(result, run_dir)])
+
+
+def upsert_many(results_root: Path, entries: list[tuple[Result, Path]]) -> None:
+    """Index many results in one transaction (imports, rebuilds)."""
     with closing(connect(results_root)) as conn, conn:
-        _insert(conn, result, str(run_dir.resolve()))
+        for result, run_dir in entries:
+            _insert(conn, result, str(run_dir.resolve()))
 
 
 def load_results(results_root: Path) -> list[Result]:
@@ -137,8 +143,6 @@ def load_baselines(results_root: Path) -> list[Baseline]:
 
 def rebuild(results_root: Path) -> int:
     """Re-index every ``*/result.json`` below ``results_root``; returns how many were indexed."""
-    count = 0
-    for path in sorted(results_root.glob("*/result.json")):
-        upsert(results_root, Result.model_validate_json(path.read_text()), path.parent)
-        count += 1
-    return count
+    entries = [(Result.model_validate_json(path.read_text()), path.parent) for path in sorted(results_root.glob("*/result.json"))]
+    upsert_many(results_root, entries)
+    return len(entries)
