@@ -367,23 +367,33 @@ def import_upstream(
 @app.command()
 def report(
     results: ResultsOpt = None,
-    format: Annotated[str, typer.Option("--format", help="md, csv or json.")] = "md",
+    format: Annotated[str, typer.Option("--format", help="md, csv, json, or html (a static folder that works offline).")] = "md",
+    out: Annotated[Optional[Path], typer.Option(help="Folder for --format html (default: <results>/report).")] = None,
     published: Annotated[bool, typer.Option("--published", help="Add the original's published reference rows (instruct, base).")] = False,
 ) -> None:
-    """Print the leaderboard of the indexed trials and stored baselines.
+    """Print the leaderboard of the indexed trials and stored baselines, or write it as an HTML report.
 
     Each row is a label: per seed, the mean over base models of the weighted sum over the seven benchmarks;
     a missing, failed or flagged cell takes the base model's zero-shot baseline and is counted as a marker.
 
-    Examples: `ptb report`, `ptb report --format csv > board.csv`, `ptb report --format json --published`
+    Examples: `ptb report`, `ptb report --format csv > board.csv`, `ptb report --format html --out site/`
     """
     from posttrainbench.report import build
     from posttrainbench.report.tables import FORMATS
 
-    if format not in FORMATS:
-        raise PtbError(f"unknown format {format!r}; known: {', '.join(FORMATS)}")
-    rows, weights = build((results or settings.results_dir()).expanduser(), published=published)
-    sys.stdout.write(FORMATS[format](rows, weights))
+    if format not in (*FORMATS, "html"):
+        raise PtbError(f"unknown format {format!r}; known: {', '.join(FORMATS)}, html")
+    root = (results or settings.results_dir()).expanduser()
+    rows, weights = build(root, published=published)
+    if format != "html":
+        sys.stdout.write(FORMATS[format](rows, weights))
+        return
+    from posttrainbench.report.html import write_report
+    from posttrainbench.results.index import results_by_run
+
+    index_page = write_report((out or root / "report").expanduser(), rows, weights, results_by_run(root))
+    err.print(f"HTML report: {index_page} ({len(rows)} rows; open it from disk, it needs no server)")
+    typer.echo(str(index_page))
 
 
 @app.command()

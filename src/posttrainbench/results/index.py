@@ -104,6 +104,15 @@ def load_results(results_root: Path) -> list[Result]:
     return [Result.model_validate_json(row[0]) for row in rows]
 
 
+def results_by_run(results_root: Path) -> dict[str, tuple[Result, Path]]:
+    """Every indexed result with its run directory, by run id."""
+    if not (results_root / INDEX_FILE).exists():
+        return {}
+    with closing(connect(results_root)) as conn:
+        rows = conn.execute("SELECT run_id, result_json, run_dir FROM trials").fetchall()
+    return {run_id: (Result.model_validate_json(data), Path(run_dir)) for run_id, data, run_dir in rows}
+
+
 def load_records(results_root: Path) -> list[TrialRecord]:
     """Every indexed trial as the leaderboard sees it, oldest first."""
     if not (results_root / INDEX_FILE).exists():
