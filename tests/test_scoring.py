@@ -140,3 +140,24 @@ def test_report_json_and_an_older_index_is_upgraded(tmp_path: Path) -> None:
     assert rows["row"]["n_seeds"] == 1 and rows["row"]["benchmarks"]["gsm8k"] == 1.0
     assert round(100 * rows["Official instruct models (published)"]["score"], 1) == 51.1
     assert ptb("report", "--results", str(tmp_path), "--format", "xml").returncode == 2
+
+
+@pytest.mark.slow
+@pytest.mark.requires_hf
+def test_ptb_baseline_evaluates_and_failed_cells_fall_back_to_it(tiny_model: Path, demo_gsm8k: Path, tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    proc = ptb("baseline", "--models", str(tiny_model), "--family", "qwen3", "--kind", "base_zero_shot", "--benchmarks", "gsm8k",
+               "--limit", "2", "--max-tokens", "8", "--data", str(demo_gsm8k), "--device", "cpu", "--results", str(results))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (stored,) = index.load_baselines(results)
+    assert (stored.model, stored.benchmark, stored.kind) == (tiny_model.name, "gsm8k", "base_zero_shot")
+    assert 0 <= stored.score <= 1 and "n=2" in stored.source and "max_tokens=8" in stored.source
+    index.upsert(results, trial(tiny_model.name, "gsm8k", None, status="error"), results / "failed")
+    rows = {row["name"]: row for row in json.loads(ptb("report", "--results", str(results), "--format", "json").stdout)}
+    cell = rows["agent"]["cells"]["0"][tiny_model.name]["gsm8k"]
+    assert cell["value"] == stored.score and cell["markers"] == ["evaluation_error"]
+    assert "Base models, zero-shot (baseline)" in rows
+    no_kind = ptb("baseline", "--models", str(tiny_model), "--family", "qwen3", "--results", str(results))
+    assert no_kind.returncode == 2 and "needs --kind" in no_kind.stderr
+    bad = ptb("baseline", "--models", str(tiny_model), "--kind", "best", "--results", str(results))
+    assert bad.returncode == 2 and "unknown --kind" in bad.stderr

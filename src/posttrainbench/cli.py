@@ -327,6 +327,52 @@ def data_verify(as_json: JsonOpt = False) -> None:
         raise typer.Exit(1)
 
 
+@app.command()
+def baseline(
+    models: Annotated[list[str], typer.Option("--models", help="Catalog base or instruct model id, or a local model directory (repeatable).")],
+    benchmarks: Annotated[Optional[list[str]], typer.Option("--benchmarks", help="Benchmark id (repeatable; default: all seven).")] = None,
+    kind: Annotated[Optional[str], typer.Option(help="base_zero_shot or instruct (default: from the catalog; needed for a local directory).")] = None,
+    family: Annotated[Optional[str], typer.Option(help="Family of a local model directory: qwen3, smollm3, gemma3.")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="Evaluate only N samples (not comparable; kept in the source).")] = None,
+    max_tokens: Annotated[Optional[int], typer.Option(help="Token cap (default: the benchmark's first ladder step).")] = None,
+    data: Annotated[Optional[Path], typer.Option(help="Local data for a single benchmark instead of the pinned source.")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    backend: Annotated[str, typer.Option(help="auto, hf or vllm.")] = "auto",
+    results: ResultsOpt = None,
+) -> None:
+    """Evaluate untouched models with the pristine evaluator and store their scores as baselines.
+
+    Base models' zero-shot scores replace failed or flagged cells of those models in `ptb report`; with
+    instruct scores for every benchmark too, the benchmark weights are recomputed from them.
+
+    Example: `ptb baseline --models Qwen/Qwen3-1.7B-Base --models Qwen/Qwen3-1.7B --benchmarks gsm8k`
+    """
+    from posttrainbench import api
+    from posttrainbench.catalog import all_benchmarks, get_benchmark
+    from posttrainbench.report.baselines import resolve, run_baselines
+    from posttrainbench.results.index import BASELINE_KINDS
+
+    if kind is not None and kind not in BASELINE_KINDS:
+        raise PtbError(f"unknown --kind {kind!r}; known: {', '.join(BASELINE_KINDS)}")
+    chosen = benchmarks or [b.id for b in all_benchmarks()]
+    for benchmark in chosen:
+        get_benchmark(benchmark)
+    if data is not None and len(chosen) != 1:
+        raise PtbError("--data needs exactly one --benchmarks")
+    resolved = [resolve(model, family, kind) for model in models]
+    eval_args = ["--device", device, "--backend", backend]
+    for flag, value in (("--limit", limit), ("--max-tokens", max_tokens), ("--data", data)):
+        if value is not None:
+            eval_args += [flag, str(value)]
+    root = api.results_root(results)
+    stored, failures = run_baselines(resolved, chosen, root, eval_args, progress=lambda line: err.print(line))
+    _table("Baselines", ["model", "benchmark", "kind", "score"], [[b.model, b.benchmark, b.kind, f"{100 * b.score:.1f}"] for b in stored])
+    for failure in failures:
+        err.print(f"[red]failed[/]: {failure}")
+    if failures:
+        raise typer.Exit(1)
+
+
 import_app = typer.Typer(help="Import results of other harnesses, to re-score them here.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 

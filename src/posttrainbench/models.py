@@ -14,7 +14,7 @@ def resolve_model(model: str, family: str | None = None) -> ModelSpec:
     catalog_ids = {entry.id for entry in all_models()}
     if model in catalog_ids:
         entry = get_model(model)
-        return ModelSpec(id=entry.id, path=str(_cached_snapshot(entry.id)), family=entry.family, instruct=entry.instruct)
+        return ModelSpec(id=entry.id, path=str(cached_snapshot(entry.id)), family=entry.family, instruct=entry.instruct)
     path = Path(model).expanduser()
     if not path.exists():
         raise ModelNotFoundError(
@@ -28,7 +28,7 @@ def resolve_model(model: str, family: str | None = None) -> ModelSpec:
     return ModelSpec(id=path.resolve().name, path=str(path.resolve()), family=family)
 
 
-def _cached_snapshot(repo_id: str) -> Path:
+def cached_snapshot(repo_id: str) -> Path:
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError
 
