@@ -431,6 +431,8 @@ def report(
         raise PtbError(f"unknown format {format!r}; known: {', '.join(FORMATS)}, html")
     root = (results or settings.results_dir()).expanduser()
     rows, weights = build(root, published=published)
+    if not rows:
+        err.print(f"no trials or baselines indexed in {root} (`ptb run`, `ptb baseline` or `ptb import upstream` add some)")
     if format != "html":
         sys.stdout.write(FORMATS[format](rows, weights))
         return
