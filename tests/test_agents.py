@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from conftest import npm_cli, ptb
+from fake_anthropic import FakeAnthropic, Turn, text, thinking, tool_use
 from fake_openai import FakeOpenAI, Reply, function_call_item, message_item, reasoning_item
 from posttrainbench import api
 from posttrainbench.agents import AgentContext, create_agent
@@ -27,6 +28,7 @@ from posttrainbench.agents.opencode import OpenCodeAgent
 from posttrainbench.config import EvalOverrides
 from posttrainbench.errors import PtbError
 from posttrainbench.paths import RunPaths
+from posttrainbench.results.schema import Result
 
 TRACES = Path(__file__).parent / "fixtures" / "traces"
 CTX = AgentContext(workspace=Path("/w"), prompt="Train it.", prompt_file=Path("/w/prompt.txt"), base_model="Qwen/Qwen3-1.7B-Base",
@@ -47,7 +49,7 @@ def test_each_scaffold_runs_headless_with_the_originals_flags(no_host_keys: None
     claude = create_agent("claude-code", model="claude-opus-4-5", reasoning_effort="high")
     assert claude.command(CTX) == ["claude", "--print", "--verbose", "--model", "claude-opus-4-5", "--output-format", "stream-json",
                                    "--dangerously-skip-permissions", "--effort", "high", "Train it."]
-    assert claude.environment(CTX)["BASH_MAX_TIMEOUT_MS"] == "36000000"
+    assert claude.environment(CTX)["BASH_MAX_TIMEOUT_MS"] == "36000000" and claude.environment(CTX)["IS_SANDBOX"] == "1"
     assert claude.resume_command("go on")[-2:] == ["--continue", "go on"]
     codex = create_agent("codex", model="gpt-5.3-codex", reasoning_effort="xhigh")
     assert codex.command(CTX) == ["codex", "--search", "exec", "--json", "-c", "model_reasoning_summary=detailed", "--skip-git-repo-check",
@@ -157,6 +159,9 @@ def test_claude_code_trace() -> None:
     # usage from the result event, not the repeated per-block usage: 17 + 3000 + 3000 prompt tokens
     assert trace.usage.to_dict() == {"input_tokens": 6017, "output_tokens": 55, "cached_input_tokens": 3000, "reasoning_tokens": None, "cost_usd": 0.0421}
     assert (trace.model, trace.session_id) == ("claude-sonnet-4-5-20250929", "5f0c2a9e-1d2b-4c61-9a77-3f1b2f7f0a01")
+    # A resumed run (--continue) in the same log: tokens add up, total_cost_usd is the session's running total.
+    resumed = ClaudeCodeAgent.parse((TRACES / "claude-code.jsonl").read_text() * 2)
+    assert (resumed.usage.input_tokens, resumed.usage.output_tokens, resumed.usage.cost_usd) == (12034, 110, 0.0421)
 
 
 def test_codex_trace_current_vocabulary() -> None:
@@ -297,9 +302,26 @@ def test_trial_with_a_cli_that_stops_early_is_resumed_and_its_key_redacted(
     assert "ASSISTANT: key=[redacted]" in (paths.agent_dir / "transcript.txt").read_text()
 
 
-# --- the real Codex CLI against a scripted model server on loopback ------------------------------------------
+# --- real scaffold CLIs against scripted model servers on loopback -------------------------------------------
 
-CODEX_COMMAND = 'cp -r "$PTB_BASE_MODEL_PATH" final_model && ls final_model'
+def scaffold_trial(agent: str, model: str, base_url: str, tiny_model: Path, demo_gsm8k: Path, root: Path) -> tuple[Result, RunPaths]:
+    """A whole bubblewrap trial of ``agent`` (resumed once), checked through evaluation; the CLI is the pinned one."""
+    config = api.make_config(
+        agent=agent, model=str(tiny_model), family="qwen3", benchmark="gsm8k", hours=0.01, device="cpu", sandbox="bubblewrap",
+        agent_args={"model": model, "base_url": base_url, "reprompt": True, "reprompt_min_minutes": 0.1, "max_reprompts": 1},
+        evaluation=EvalOverrides(limit=2, max_tokens=[8], data=str(demo_gsm8k)), grace_minutes=0.5,
+    )
+    result = api.run(config)
+    paths = RunPaths(root / "results" / result.run_id)
+    assert result.status == "success", (result.error, paths.output_log.read_text()[-3000:] if paths.output_log.exists() else "")
+    assert result.submitted and result.metrics is not None
+    preflight = json.loads(paths.stage_marker("preflight").read_text())["data"]
+    pinned = type(create_agent(agent, model=model)).pinned_version
+    assert preflight["agent_cli_version"] == pinned and preflight["agent_version_note"] is None
+    return result, paths
+
+
+COPY_COMMAND = 'cp -r "$PTB_BASE_MODEL_PATH" final_model && ls final_model'
 
 
 def scripted_codex_session(body: dict[str, Any]) -> Reply:
@@ -309,7 +331,7 @@ def scripted_codex_session(body: dict[str, Any]) -> Reply:
         return Reply(items=[message_item("final_model is in place; nothing more to do.")],
                      usage={"input_tokens": 2000, "cached_tokens": 1500, "output_tokens": 8, "reasoning_tokens": 0})
     if not any(item.get("type") == "function_call_output" for item in body["input"]):
-        return Reply(items=[reasoning_item("Submitting the base model is the safe first step."), function_call_item("exec_command", {"cmd": CODEX_COMMAND})],
+        return Reply(items=[reasoning_item("Submitting the base model is the safe first step."), function_call_item("exec_command", {"cmd": COPY_COMMAND})],
                      usage={"input_tokens": 1000, "cached_tokens": 200, "output_tokens": 50, "reasoning_tokens": 20})
     return Reply(items=[message_item("Copied the base model to final_model.")],
                  usage={"input_tokens": 1500, "cached_tokens": 1000, "output_tokens": 10, "reasoning_tokens": 0})
@@ -327,17 +349,7 @@ def test_real_codex_cli_runs_a_trial_against_a_loopback_responses_server(
     prices.write_text('[models."gpt-test"]\ninput = 1.0\ncached_input = 0.1\noutput = 10.0\n')
     monkeypatch.setenv("PTB_PRICES", str(prices))
     with FakeOpenAI(scripted_codex_session, api_key=key) as server:
-        config = api.make_config(
-            agent="codex", model=str(tiny_model), family="qwen3", benchmark="gsm8k", hours=0.01, device="cpu", sandbox="bubblewrap",
-            agent_args={"model": "gpt-test", "base_url": server.base_url, "reprompt": True, "reprompt_min_minutes": 0.1, "max_reprompts": 1},
-            evaluation=EvalOverrides(limit=2, max_tokens=[8], data=str(demo_gsm8k)), grace_minutes=0.5,
-        )
-        result = api.run(config)
-    paths = RunPaths(isolated_env / "results" / result.run_id)
-    assert result.status == "success", result.error
-    assert result.submitted and result.metrics is not None
-    preflight = json.loads(paths.stage_marker("preflight").read_text())["data"]
-    assert preflight["agent_cli_version"] == "0.169.0" and preflight["agent_version_note"] is None
+        result, paths = scaffold_trial("codex", "gpt-test", server.base_url, tiny_model, demo_gsm8k, isolated_env)
     # The server saw the whole session: the command ran in the sandbox, then one resume stating the time left.
     assert len(server.requests) == 3 and {r["model"] for r in server.requests} == {"gpt-test"}
     outputs = [item["output"] for item in server.requests[1]["input"] if item.get("type") == "function_call_output"]
@@ -352,9 +364,52 @@ def test_real_codex_cli_runs_a_trial_against_a_loopback_responses_server(
     events = [json.loads(line) for line in (paths.agent_dir / "events.jsonl").read_text().splitlines()]
     call = next(e for e in events if e["kind"] == "tool_call")
     result_event = next(e for e in events if e["kind"] == "tool_result")
-    assert CODEX_COMMAND in call["command"] and result_event["exit_code"] == 0 and "config.json" in result_event["output"]
+    assert COPY_COMMAND in call["command"] and result_event["exit_code"] == 0 and "config.json" in result_event["output"]
     assert [e["text"] for e in events if e["kind"] == "reasoning"] == ["Submitting the base model is the safe first step."]
     transcript = (paths.agent_dir / "transcript.txt").read_text()
     assert "ASSISTANT: Copied the base model to final_model." in transcript and "nothing more to do" in transcript
     for text in (paths.output_log.read_text(), paths.result.read_text(), transcript):
         assert key not in text
+
+
+
+def scripted_claude_session(body: dict[str, Any]) -> Turn:
+    """Turn 1: think, then Bash to copy the base model; turn 2: report; after a resume: nothing more to do."""
+    last = next(m for m in reversed(body["messages"]) if m["role"] == "user")
+    blocks = last["content"] if isinstance(last["content"], list) else [{"type": "text", "text": last["content"]}]
+    if any(b.get("type") == "tool_result" for b in blocks):
+        return Turn([text("Copied the base model to final_model.")], input_tokens=300, cache_read_input_tokens=1000, output_tokens=12)
+    if any("You still have" in b.get("text", "") for b in blocks):
+        return Turn([text("final_model is in place; nothing more to do.")], input_tokens=50, cache_read_input_tokens=1500, output_tokens=6)
+    return Turn([thinking("Submitting the base model is the safe first step."), tool_use("Bash", {"command": COPY_COMMAND, "description": "copy"})],
+                input_tokens=1000, output_tokens=40)
+
+
+@pytest.mark.requires_bwrap
+@pytest.mark.slow
+def test_real_claude_code_runs_a_trial_against_a_loopback_messages_server(
+        tiny_model: Path, demo_gsm8k: Path, isolated_env: Path, no_host_keys: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    bin_dir = npm_cli(ClaudeCodeAgent.npm_package, ClaudeCodeAgent.pinned_version, ClaudeCodeAgent.binary)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    key = "sk-ant-loopback-secret-5678"
+    monkeypatch.setenv("PTB_CLAUDE_CODE_ANTHROPIC_API_KEY", key)
+    with FakeAnthropic(scripted_claude_session, api_key=key) as server:
+        # the agent is uid 0 in the sandbox: without IS_SANDBOX=1 Claude Code would refuse to start at all
+        result, paths = scaffold_trial("claude-code", "test-model", server.base_url, tiny_model, demo_gsm8k, isolated_env)
+    assert len(server.requests) == 3 and {r["model"] for r in server.requests} == {"test-model"}
+    outputs = [b for b in server.requests[1]["messages"][-1]["content"] if b.get("type") == "tool_result"]
+    assert len(outputs) == 1 and "config.json" in str(outputs[0]["content"]) and not outputs[0].get("is_error")
+    assert [r["message"][:26] for r in result.solve["agent"]["reprompts"]] == ["You still have 0h 0m remai"]
+    # Usage from Claude Code's own result events: each run's tokens add up (fresh + cache reads count as input).
+    trace = result.solve["agent"]["trace"]
+    usage = trace["usage"]
+    assert (usage["input_tokens"], usage["cached_input_tokens"], usage["output_tokens"]) == (1300 + 1000 + 50 + 1500, 2500, 58)
+    assert trace["cost_source"] == "scaffold" and usage["cost_usd"] > 0  # Claude Code's own estimate, its session total
+    assert (trace["tool_calls"], trace["turns"]) == (1, 2) and trace["session_id"]
+    events = [json.loads(line) for line in (paths.agent_dir / "events.jsonl").read_text().splitlines()]
+    call = next(e for e in events if e["kind"] == "tool_call")
+    output = next(e for e in events if e["kind"] == "tool_result")
+    assert (call["tool"], call["command"]) == ("Bash", COPY_COMMAND) and "config.json" in output["output"] and not output["is_error"]
+    assert [e["text"] for e in events if e["kind"] == "reasoning"] == ["Submitting the base model is the safe first step."]
+    for written in (paths.output_log.read_text(), paths.result.read_text(), (paths.agent_dir / "transcript.txt").read_text()):
+        assert key not in written

@@ -2,9 +2,12 @@
 
 Trace format: one JSON object per line. ``system``/``init`` names the session and model; ``assistant``
 and ``user`` events carry ``message.content`` blocks (``text``, ``thinking``, ``tool_use``, ``tool_result``);
-``result`` ends the run with total usage and ``total_cost_usd``. One API message may arrive as several
-``assistant`` lines sharing its id and usage, so usage is taken from ``result``, or else once per message id.
-``stream_event`` lines (partial messages) are folded: the complete message follows them.
+``result`` ends the run with that run's usage and ``total_cost_usd``. One API message may arrive as several
+``assistant`` lines sharing its id and usage, so a run's usage is taken from its ``result``, or (a run cut
+off before it) once per message id. A log may hold several runs (``--continue`` resumes start a new
+``system``/``init`` in the same session): their usages add up, but ``total_cost_usd`` is the session's
+running total, so the last one of each session counts. ``stream_event`` lines (partial messages) are
+folded: the complete message follows them.
 """
 
 from __future__ import annotations
@@ -35,7 +38,9 @@ class ClaudeCodeAgent(ScaffoldAgent):
 
     def scaffold_env(self, ctx: AgentContext) -> dict[str, str]:
         budget_ms = str(int(ctx.hours * 3600 * 1000))
-        env = {"BASH_MAX_TIMEOUT_MS": budget_ms, "BASH_DEFAULT_TIMEOUT_MS": budget_ms, "DISABLE_AUTOUPDATER": "1"}
+        # IS_SANDBOX: the agent is uid 0 inside bubblewrap's user namespace, and Claude Code refuses
+        # --dangerously-skip-permissions as root unless told that it runs in a sandbox (which it does).
+        env = {"BASH_MAX_TIMEOUT_MS": budget_ms, "BASH_DEFAULT_TIMEOUT_MS": budget_ms, "DISABLE_AUTOUPDATER": "1", "IS_SANDBOX": "1"}
         if self.reasoning_effort == "max":
             env["CLAUDE_CODE_EFFORT_LEVEL"] = "max"
         if self.base_url:  # an Anthropic-compatible endpoint (GLM, Qwen): every model slot is the given model
@@ -56,8 +61,7 @@ class ClaudeCodeAgent(ScaffoldAgent):
     def parse(text: str) -> Trace:
         trace = Trace()
         tools: dict[str, str] = {}
-        per_message: dict[str, dict[str, Any]] = {}
-        final: dict[str, Any] | None = None
+        runs: list[_Run] = [_Run(None)]
         for obj, line in json_lines(text):
             if obj is None:
                 trace.events.append(unparsed(line))
@@ -65,10 +69,12 @@ class ClaudeCodeAgent(ScaffoldAgent):
             kind = obj.get("type")
             if kind == "system" and obj.get("subtype") == "init":
                 trace.session_id, trace.model = obj.get("session_id"), obj.get("model")
+                runs.append(_Run(trace.session_id))
                 trace.events.append(Event("other", text="session started", raw=obj))
             elif kind in ("assistant", "user"):
                 message = obj.get("message") or {}
                 if kind == "assistant" and isinstance(message.get("usage"), dict):
+                    per_message = runs[-1].per_message
                     per_message[str(message.get("id") or len(per_message))] = message["usage"]
                 content = message.get("content")
                 if isinstance(content, str):
@@ -77,7 +83,7 @@ class ClaudeCodeAgent(ScaffoldAgent):
                 for block in content if isinstance(content, list) else []:
                     trace.events.append(_block_event(kind, block, tools))
             elif kind == "result":
-                final = obj
+                runs[-1].result = obj
                 if obj.get("is_error") or (obj.get("subtype") not in (None, "success")):
                     trace.events.append(Event("error", text=f"run ended: {obj.get('subtype')}: {obj.get('result') or ''}".strip()))
                 trace.events.append(Event("usage", raw={k: obj.get(k) for k in ("usage", "total_cost_usd", "num_turns", "duration_ms") if k in obj}))
@@ -85,8 +91,17 @@ class ClaudeCodeAgent(ScaffoldAgent):
                 continue
             else:
                 trace.events.append(Event("other", raw=obj))
-        trace.usage = _usage(final, per_message)
+        trace.usage = _usage(runs)
         return trace
+
+
+class _Run:
+    """One launch of the CLI within the log: its session, its result and its messages' usage."""
+
+    def __init__(self, session: str | None):
+        self.session = session
+        self.result: dict[str, Any] | None = None
+        self.per_message: dict[str, dict[str, Any]] = {}
 
 
 def _block_event(role: str, block: Any, tools: dict[str, str]) -> Event:
@@ -112,12 +127,17 @@ def _block_event(role: str, block: Any, tools: dict[str, str]) -> Event:
     return Event("other", raw=block)
 
 
-def _usage(final: dict[str, Any] | None, per_message: dict[str, dict[str, Any]]) -> Usage:
+def _usage(runs: list[_Run]) -> Usage:
     usage = Usage()
-    reports = [final["usage"]] if final and isinstance(final.get("usage"), dict) else list(per_message.values())
-    for report in reports:
-        fresh, created, read = (as_int(report.get(k)) or 0 for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"))
-        usage.add(input_tokens=fresh + created + read, cached_input_tokens=read, output_tokens=as_int(report.get("output_tokens")))
-    if final is not None and isinstance(final.get("total_cost_usd"), (int, float)):
-        usage.cost_usd = float(final["total_cost_usd"])
+    session_costs: dict[str | None, float] = {}
+    for run in runs:
+        result = run.result or {}
+        reports = [result["usage"]] if isinstance(result.get("usage"), dict) else list(run.per_message.values())
+        for report in reports:
+            fresh, created, read = (as_int(report.get(k)) or 0 for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"))
+            usage.add(input_tokens=fresh + created + read, cached_input_tokens=read, output_tokens=as_int(report.get("output_tokens")))
+        if isinstance(result.get("total_cost_usd"), (int, float)):
+            session_costs[run.session] = float(result["total_cost_usd"])
+    if session_costs:
+        usage.cost_usd = round(sum(session_costs.values()), 6)
     return usage
