@@ -18,6 +18,7 @@ import pytest
 
 from conftest import npm_cli, ptb
 from fake_anthropic import FakeAnthropic, Turn, text, thinking, tool_use
+from fake_gemini import Answer, FakeGemini, function_call
 from fake_openai import FakeOpenAI, Reply, function_call_item, message_item, reasoning_item
 from posttrainbench import api
 from posttrainbench.agents import AgentContext, create_agent
@@ -57,8 +58,10 @@ def test_each_scaffold_runs_headless_with_the_originals_flags(no_host_keys: None
                                   "-c", "model_reasoning_effort=xhigh", "Train it."]
     assert codex.resume_command("go on")[:5] == ["codex", "--search", "exec", "resume", "--last"]
     gemini = create_agent("gemini-cli", model="gemini-3-pro-preview")
-    assert gemini.command(CTX) == ["gemini", "--yolo", "--model", "gemini-3-pro-preview", "--output-format", "stream-json", "-p", "Train it."]
+    assert gemini.command(CTX) == ["gemini", "--yolo", "--skip-trust", "--model", "gemini-3-pro-preview", "--output-format", "stream-json",
+                                   "-p", "Train it."]
     assert gemini.environment(CTX)["GEMINI_SANDBOX"] == "false"
+    assert json.loads(gemini.home_files(CTX)[".gemini/settings.json"])["security"]["auth"]["selectedType"] == "gemini-api-key"
     opencode = create_agent("opencode", model="anthropic/claude-opus-4-5")
     assert opencode.command(CTX) == ["opencode", "run", "--model", "anthropic/claude-opus-4-5", "--format", "json", "Train it."]
     assert json.loads(opencode.home_files(CTX)[".config/opencode/opencode.json"])["permission"] == "allow"
@@ -198,7 +201,7 @@ def test_gemini_cli_trace() -> None:
     assert messages == [("user", "Train the model."), ("assistant", "I'll start by checking the GPU."), ("assistant", "Saved final_model.")]
     results = [e for e in trace.events if e.kind == "tool_result"]
     assert [(r.tool, r.is_error, r.output) for r in results] == [("run_shell_command", False, "NVIDIA H100 80GB HBM3"), ("read_file", True, "File not found")]
-    assert trace.usage.to_dict() == {"input_tokens": 15000, "output_tokens": 300, "cached_input_tokens": 9000, "reasoning_tokens": None, "cost_usd": None}
+    assert trace.usage.to_dict() == {"input_tokens": 15000, "output_tokens": 300, "cached_input_tokens": 9000, "reasoning_tokens": 0, "cost_usd": None}
     assert trace.events[-1].raw["type"] == "future_event"
 
 
@@ -411,5 +414,42 @@ def test_real_claude_code_runs_a_trial_against_a_loopback_messages_server(
     output = next(e for e in events if e["kind"] == "tool_result")
     assert (call["tool"], call["command"]) == ("Bash", COPY_COMMAND) and "config.json" in output["output"] and not output["is_error"]
     assert [e["text"] for e in events if e["kind"] == "reasoning"] == ["Submitting the base model is the safe first step."]
+    for written in (paths.output_log.read_text(), paths.result.read_text(), (paths.agent_dir / "transcript.txt").read_text()):
+        assert key not in written
+
+
+def scripted_gemini_session(body: dict[str, Any]) -> Answer:
+    """Turn 1: run_shell_command to copy the base model; turn 2: report; after a resume: nothing more to do."""
+    parts = body["contents"][-1].get("parts", [])
+    if any("functionResponse" in part for part in parts):
+        return Answer([{"text": "Copied the base model to final_model."}], prompt_tokens=1500, cached_tokens=1000, output_tokens=12)
+    if any("You still have" in part.get("text", "") for part in parts):
+        return Answer([{"text": "final_model is in place; nothing more to do."}], prompt_tokens=1600, cached_tokens=1500, output_tokens=6)
+    return Answer([function_call("run_shell_command", {"command": COPY_COMMAND, "description": "copy the base model"})],
+                  prompt_tokens=1000, output_tokens=40, thoughts_tokens=20)
+
+
+@pytest.mark.requires_bwrap
+@pytest.mark.slow
+def test_real_gemini_cli_runs_a_trial_against_a_loopback_gemini_server(
+        tiny_model: Path, demo_gsm8k: Path, isolated_env: Path, no_host_keys: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    bin_dir = npm_cli(GeminiCliAgent.npm_package, GeminiCliAgent.pinned_version, GeminiCliAgent.binary)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    key = "gem-loopback-secret-9012"
+    monkeypatch.setenv("PTB_GEMINI_CLI_GEMINI_API_KEY", key)
+    with FakeGemini(scripted_gemini_session, api_key=key) as server:
+        # without --skip-trust and the auth type in settings.json, the CLI asks for approval or stops
+        result, paths = scaffold_trial("gemini-cli", "test-model", server.base_url, tiny_model, demo_gsm8k, isolated_env)
+    assert len(server.requests) == 3
+    responses = [part["functionResponse"] for part in server.requests[1]["contents"][-1]["parts"] if "functionResponse" in part]
+    assert len(responses) == 1 and "config.json" in json.dumps(responses[0])
+    assert [r["message"][:26] for r in result.solve["agent"]["reprompts"]] == ["You still have 0h 0m remai"]
+    # Each run's result counts that run; thinking tokens (20) are output too.
+    usage = result.solve["agent"]["trace"]["usage"]
+    assert (usage["input_tokens"], usage["cached_input_tokens"], usage["output_tokens"], usage["reasoning_tokens"]) == (4100, 2500, 78, 20)
+    events = [json.loads(line) for line in (paths.agent_dir / "events.jsonl").read_text().splitlines()]
+    call = next(e for e in events if e["kind"] == "tool_call")
+    output = next(e for e in events if e["kind"] == "tool_result")
+    assert (call["tool"], call["command"]) == ("run_shell_command", COPY_COMMAND) and "config.json" in output["output"] and not output["is_error"]
     for written in (paths.output_log.read_text(), paths.result.read_text(), (paths.agent_dir / "transcript.txt").read_text()):
         assert key not in written

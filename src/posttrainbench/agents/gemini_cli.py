@@ -4,10 +4,20 @@ Trace format: one JSON object per line with a ``type``: ``init`` (session_id, mo
 content; consecutive ``delta: true`` pieces of one role are one message), ``tool_use`` (tool_name, tool_id,
 parameters), ``tool_result`` (tool_id, status, output, error), ``error`` (severity, message) and ``result``
 (status, stats with token counts). Gemini CLI reports no cost.
+
+Each run's ``result`` counts that run only (a resume starts again), so the runs add up. Its
+``output_tokens`` leave out the thinking tokens, which ``total_tokens`` includes (and which are billed as
+output): the difference is the reasoning, and it is added to the output so that output means every
+generated token, as for the other scaffolds.
+
+Headless runs need two settings the CLI would otherwise ask for: ``--skip-trust`` (an untrusted folder
+turns ``--yolo`` back into asking for approval) and the API-key auth type in ``~/.gemini/settings.json``
+(without it, and with a custom ``GOOGLE_GEMINI_BASE_URL``, the CLI stops with "Invalid auth method").
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any, ClassVar
 
 from posttrainbench.agents.base import AgentContext, register_agent
@@ -24,11 +34,17 @@ class GeminiCliAgent(ScaffoldAgent):
     pinned_version: ClassVar[str] = "0.61.0"
     secrets: ClassVar[tuple[Secret, ...]] = (Secret("GEMINI_API_KEY"),)
 
+    def _flags(self) -> list[str]:
+        return ["--yolo", "--skip-trust", "--model", self.model, "--output-format", "stream-json"]
+
     def base_command(self) -> list[str]:
-        return [self.binary, "--yolo", "--model", self.model, "--output-format", "stream-json", "-p"]
+        return [self.binary, *self._flags(), "-p"]
 
     def resume_command(self, message: str) -> list[str]:
-        return [self.binary, "--yolo", "--model", self.model, "--output-format", "stream-json", "--resume", "latest", "-p", message]
+        return [self.binary, *self._flags(), "--resume", "latest", "-p", message]
+
+    def config_files(self, ctx: AgentContext) -> dict[str, str]:
+        return {".gemini/settings.json": json.dumps({"security": {"auth": {"selectedType": "gemini-api-key"}}}, indent=2)}
 
     def scaffold_env(self, ctx: AgentContext) -> dict[str, str]:
         env = {"GEMINI_SANDBOX": "false"}  # the harness's sandbox holds it; Gemini's own would need Docker
@@ -82,6 +98,7 @@ class GeminiCliAgent(ScaffoldAgent):
 
 
 def _add_stats(trace: Trace, stats: dict[str, Any]) -> None:
-    cached = stats.get("cached", stats.get("cached_input_tokens"))
-    trace.usage.add(input_tokens=as_int(stats.get("input_tokens")), output_tokens=as_int(stats.get("output_tokens")),
-                    cached_input_tokens=as_int(cached), reasoning_tokens=as_int(stats.get("thoughts_tokens", stats.get("reasoning_tokens"))))
+    fresh_and_cached, output, total = (as_int(stats.get(k)) for k in ("input_tokens", "output_tokens", "total_tokens"))
+    thoughts = max(0, total - fresh_and_cached - output) if None not in (fresh_and_cached, output, total) else None  # type: ignore[operator]
+    trace.usage.add(input_tokens=fresh_and_cached, output_tokens=None if output is None else output + (thoughts or 0),
+                    cached_input_tokens=as_int(stats.get("cached", stats.get("cached_input_tokens"))), reasoning_tokens=thoughts)
