@@ -2,7 +2,9 @@
 
 It speaks two of OpenAI's APIs:
 
-- Chat Completions (``POST /v1/chat/completions``), one JSON answer: what the LLM judges call.
+- Chat Completions (``POST /v1/chat/completions``): one JSON answer (what the LLM judges call), or with
+  ``stream: true`` chunks of deltas, the reply's ``function_call`` items as ``tool_calls``, a usage chunk
+  and ``[DONE]`` (what OpenCode calls through ``@ai-sdk/openai-compatible``).
 - Responses (``POST /v1/responses`` with ``stream: true``), server-sent events: what the Codex CLI calls.
   The reply's ``items`` (messages, reasoning, ``function_call``\\ s) are streamed as
   ``response.output_item.added``/``.done`` pairs between ``response.created`` and ``response.completed``,
@@ -59,6 +61,26 @@ def _chat_completion(body: dict[str, Any], reply: Reply) -> str:
     })
 
 
+def _chat_chunks(body: dict[str, Any], reply: Reply) -> Iterator[dict[str, Any]]:
+    items = reply.items if reply.items is not None else [message_item(reply.text)]
+    base = {"id": f"chatcmpl-{next(_ids)}", "object": "chat.completion.chunk", "model": body.get("model")}
+    yield {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}
+    calls = [item for item in items if item["type"] == "function_call"]
+    for item in items:
+        if item["type"] == "message":
+            yield {**base, "choices": [{"index": 0, "delta": {"content": item["content"][0]["text"]}, "finish_reason": None}]}
+    for index, call in enumerate(calls):
+        delta = {"tool_calls": [{"index": index, "id": call["call_id"], "type": "function",
+                                 "function": {"name": call["name"], "arguments": call["arguments"]}}]}
+        yield {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+    yield {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls" if calls else "stop"}]}
+    u = reply.usage
+    yield {**base, "choices": [], "usage": {"prompt_tokens": u["input_tokens"], "completion_tokens": u["output_tokens"],
+                                            "total_tokens": u["input_tokens"] + u["output_tokens"],
+                                            "prompt_tokens_details": {"cached_tokens": u["cached_tokens"]},
+                                            "completion_tokens_details": {"reasoning_tokens": u["reasoning_tokens"]}}}
+
+
 def _response_events(body: dict[str, Any], reply: Reply) -> Iterator[dict[str, Any]]:
     items = reply.items if reply.items is not None else [message_item(reply.text)]
     response = {"id": f"resp_{next(_ids)}", "object": "response", "model": body.get("model"), "status": "in_progress", "output": []}
@@ -103,6 +125,8 @@ class FakeOpenAI:
                         self._send(reply.status, reply.raw or "")
                     elif route == "/v1/responses":
                         self._stream(_response_events(body, reply))
+                    elif body.get("stream"):
+                        self._stream(_chat_chunks(body, reply), done=True)
                     else:
                         self._send(200, _chat_completion(body, reply))
 
@@ -114,14 +138,17 @@ class FakeOpenAI:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def _stream(self, events: Iterator[dict[str, Any]]) -> None:
+            def _stream(self, events: Iterator[dict[str, Any]], done: bool = False) -> None:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Cache-Control", "no-cache")
                 self.end_headers()
                 for event in events:
-                    self.wfile.write(f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode())
+                    name = f"event: {event['type']}\n" if "type" in event else ""
+                    self.wfile.write(f"{name}data: {json.dumps(event)}\n\n".encode())
                     self.wfile.flush()
+                if done:  # Chat Completions streams end with a sentinel
+                    self.wfile.write(b"data: [DONE]\n\n")
                 self.close_connection = True
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -214,6 +214,7 @@ def test_opencode_trace() -> None:
     # input = fresh + cache read + cache write, summed over steps; cost summed
     assert trace.usage.input_tokens == 1200 + 3000 + 500 + 300 + 4000
     assert trace.usage.cost_usd == pytest.approx(0.02)
+    assert (trace.usage.output_tokens, trace.usage.reasoning_tokens) == (80 + 20 + 40, 20)  # reasoning counts as output
     assert trace.events[1].time == "2026-11-28T10:00:02+00:00"  # epoch ms 1795860002000 (date -u -d @1795860002)
 
 
@@ -451,5 +452,47 @@ def test_real_gemini_cli_runs_a_trial_against_a_loopback_gemini_server(
     call = next(e for e in events if e["kind"] == "tool_call")
     output = next(e for e in events if e["kind"] == "tool_result")
     assert (call["tool"], call["command"]) == ("run_shell_command", COPY_COMMAND) and "config.json" in output["output"] and not output["is_error"]
+    for written in (paths.output_log.read_text(), paths.result.read_text(), (paths.agent_dir / "transcript.txt").read_text()):
+        assert key not in written
+
+
+def scripted_opencode_session(body: dict[str, Any]) -> Reply:
+    """A request without tools is OpenCode's title request. Turn 1: bash to copy the base model; turn 2: report;
+    after a resume: nothing more to do."""
+    last = body["messages"][-1]
+    if not body.get("tools"):
+        return Reply(items=[message_item("Copy the base model")])
+    if last["role"] == "tool":
+        return Reply(items=[message_item("Copied the base model to final_model.")],
+                     usage={"input_tokens": 1500, "cached_tokens": 1000, "output_tokens": 12, "reasoning_tokens": 0})
+    if "You still have" in json.dumps(last):
+        return Reply(items=[message_item("final_model is in place; nothing more to do.")],
+                     usage={"input_tokens": 1600, "cached_tokens": 1500, "output_tokens": 6, "reasoning_tokens": 0})
+    return Reply(items=[function_call_item("bash", {"command": COPY_COMMAND, "description": "copy the base model"})],
+                 usage={"input_tokens": 1000, "cached_tokens": 0, "output_tokens": 40, "reasoning_tokens": 10})
+
+
+@pytest.mark.requires_bwrap
+@pytest.mark.slow
+def test_real_opencode_runs_a_trial_against_a_loopback_chat_completions_server(
+        tiny_model: Path, demo_gsm8k: Path, isolated_env: Path, no_host_keys: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    bin_dir = npm_cli(OpenCodeAgent.npm_package, OpenCodeAgent.pinned_version, OpenCodeAgent.binary)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    key = "oc-loopback-secret-3456"
+    monkeypatch.setenv("PTB_OPENCODE_OPENAI_API_KEY", key)
+    with FakeOpenAI(scripted_opencode_session, api_key=key) as server:
+        # OpenCode installs its provider package (@ai-sdk/openai-compatible) from npm inside the sandbox
+        result, paths = scaffold_trial("opencode", "test-model", server.base_url, tiny_model, demo_gsm8k, isolated_env)
+    main = [r for r in server.requests if r.get("tools")]
+    assert len(main) == 3 and {r["model"] for r in server.requests} == {"test-model"}
+    tool_outputs = [m["content"] for m in main[1]["messages"] if m["role"] == "tool"]
+    assert len(tool_outputs) == 1 and "config.json" in json.dumps(tool_outputs[0])
+    assert [r["message"][:26] for r in result.solve["agent"]["reprompts"]] == ["You still have 0h 0m remai"]
+    usage = result.solve["agent"]["trace"]["usage"]
+    assert (usage["input_tokens"], usage["cached_input_tokens"], usage["output_tokens"], usage["reasoning_tokens"]) == (4100, 2500, 58, 10)
+    events = [json.loads(line) for line in (paths.agent_dir / "events.jsonl").read_text().splitlines()]
+    call = next(e for e in events if e["kind"] == "tool_call")
+    output = next(e for e in events if e["kind"] == "tool_result")
+    assert (call["tool"], call["command"]) == ("bash", COPY_COMMAND) and "config.json" in output["output"] and not output.get("is_error")
     for written in (paths.output_log.read_text(), paths.result.read_text(), (paths.agent_dir / "transcript.txt").read_text()):
         assert key not in written

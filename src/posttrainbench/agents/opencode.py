@@ -67,8 +67,10 @@ class OpenCodeAgent(ScaffoldAgent):
                 tokens = part.get("tokens") if isinstance(part.get("tokens"), dict) else {}
                 cache = tokens.get("cache") if isinstance(tokens.get("cache"), dict) else {}
                 fresh, read, written = (as_int(v) or 0 for v in (tokens.get("input"), cache.get("read"), cache.get("write")))
-                trace.usage.add(input_tokens=fresh + read + written, cached_input_tokens=read, output_tokens=as_int(tokens.get("output")),
-                                reasoning_tokens=as_int(tokens.get("reasoning")),
+                output, reasoning = as_int(tokens.get("output")), as_int(tokens.get("reasoning"))
+                # OpenCode's output leaves the reasoning out; here output counts every generated token
+                trace.usage.add(input_tokens=fresh + read + written, cached_input_tokens=read,
+                                output_tokens=None if output is None else output + (reasoning or 0), reasoning_tokens=reasoning,
                                 cost_usd=part.get("cost") if isinstance(part.get("cost"), (int, float)) else None)
                 events.append(Event("usage", raw={"reason": part.get("reason"), "cost": part.get("cost"), "tokens": tokens}, time=when))
             elif kind == "step_start":
