@@ -47,7 +47,10 @@ class Event:
 
 @dataclass
 class Usage:
-    """Token totals of a trial. ``input_tokens`` counts every prompt token, cached ones included."""
+    """Token totals of a trial, the same way for every scaffold: ``input_tokens`` counts every prompt token,
+    cached ones included (``cached_input_tokens`` are the cache reads among them); ``output_tokens`` counts
+    every generated token, reasoning included, as the APIs bill them (``reasoning_tokens`` are the reasoning
+    among them, where the scaffold says)."""
 
     input_tokens: int | None = None
     output_tokens: int | None = None
