@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from math import fsum, sqrt
 from statistics import fmean as mean
@@ -114,7 +114,7 @@ class Row:
         }
 
 
-def leaderboard(records: list[TrialRecord], baselines: list[Baseline] = (), published: list[Row] = ()) -> tuple[list[Row], Weights]:  # type: ignore[assignment]
+def leaderboard(records: Sequence[TrialRecord], baselines: Sequence[Baseline] = (), published: Sequence[Row] = ()) -> tuple[list[Row], Weights]:
     """One row per label (plus reference rows), best first, and the weights used."""
     w = weights(baselines)
     base_scores = {(b.model, b.benchmark): b.score for b in baselines if b.kind == "base_zero_shot"}
@@ -220,7 +220,7 @@ def _usage(trials: list[TrialRecord]) -> dict[str, float | None]:
             "cost_usd": mean(costs) if costs else None, "total_cost_usd": sum(costs) if costs else None}
 
 
-def _baseline_rows(baselines: list[Baseline], w: Weights) -> list[Row]:
+def _baseline_rows(baselines: Sequence[Baseline], w: Weights) -> list[Row]:
     """Reference rows from stored baselines: one per kind, its models' scores as cells of a single seed."""
     rows = []
     names = {"base_zero_shot": "Base models, zero-shot", "base_few_shot": "Base models, few-shot", "instruct": "Official instruct models"}
