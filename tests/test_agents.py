@@ -491,6 +491,8 @@ def test_real_opencode_runs_a_trial_against_a_loopback_chat_completions_server(
     assert [r["message"][:18] for r in result.solve["agent"]["reprompts"]] == ["You still have 0h "]
     usage = result.solve["agent"]["trace"]["usage"]
     assert (usage["input_tokens"], usage["cached_input_tokens"], usage["output_tokens"], usage["reasoning_tokens"]) == (4100, 2500, 58, 10)
+    # OpenCode says $0 for a model it has no price for: that is unknown (no price table row either), not free
+    assert usage["cost_usd"] is None and result.solve["agent"]["trace"]["cost_source"] is None
     events = [json.loads(line) for line in (paths.agent_dir / "events.jsonl").read_text().splitlines()]
     call = next(e for e in events if e["kind"] == "tool_call")
     output = next(e for e in events if e["kind"] == "tool_result")

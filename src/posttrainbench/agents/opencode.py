@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from typing import Any, ClassVar
 
 from posttrainbench.agents.base import AgentContext, register_agent
-from posttrainbench.agents.scaffold import ScaffoldAgent, Secret
+from posttrainbench.agents.scaffold import ScaffoldAgent, Secret, priced
 from posttrainbench.agents.trace import Event, Trace, as_int, clip, json_lines, unparsed
 
 
@@ -45,6 +45,12 @@ class OpenCodeAgent(ScaffoldAgent):
                                           "options": {"baseURL": self.base_url, "apiKey": "{env:OPENAI_API_KEY}"},
                                           "models": {self.model: {}}}}
         return {".config/opencode/opencode.json": json.dumps(config, indent=2)}
+
+    def parse_trace(self, text: str) -> Trace:
+        trace = self.parse(text)
+        if self.base_url and not trace.usage.cost_usd:
+            trace.usage.cost_usd = None  # OpenCode prices a custom provider's model at 0: unknown, not free
+        return priced(trace, self.model)
 
     @staticmethod
     def parse(text: str) -> Trace:
