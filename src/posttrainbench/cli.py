@@ -381,7 +381,7 @@ app.add_typer(import_app, name="import")
 def import_upstream(
     source: Annotated[Path, typer.Argument(help="A results tree in the original PostTrainBench layout (method folders).")],
     results: ResultsOpt = None,
-    label_map: Annotated[Optional[Path], typer.Option(help='JSON object {"<method folder>": "<row label>"} grouping seeds.')] = None,
+    label_map: Annotated[Optional[Path], typer.Option(help="A JSON object mapping method folder names to row labels (groups seeds under one label).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Import the original's results: method folders `<agent>_<config>_<hours>h<suffix>` holding run folders
@@ -414,7 +414,7 @@ def import_upstream(
 def report(
     results: ResultsOpt = None,
     format: Annotated[str, typer.Option("--format", help="md, csv, json, or html (a static folder that works offline).")] = "md",
-    out: Annotated[Optional[Path], typer.Option(help="Folder for --format html (default: <results>/report).")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Folder for --format html (default: the results folder's report/).")] = None,
     published: Annotated[bool, typer.Option("--published", help="Add the original's published reference rows (instruct, base).")] = False,
 ) -> None:
     """Print the leaderboard of the indexed trials and stored baselines, or write it as an HTML report.
