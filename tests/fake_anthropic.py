@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from loopback import Handler, LoopbackServer, sse
 
 _ids = itertools.count(1)
 
@@ -64,7 +64,7 @@ def _events(body: dict[str, Any], turn: Turn) -> Iterator[dict[str, Any]]:
 
 
 @dataclass
-class FakeAnthropic:
+class FakeAnthropic(LoopbackServer):
     script: Callable[[dict[str, Any]], Turn]
     api_key: str = "test-key"
     requests: list[dict[str, Any]] = field(default_factory=list)
@@ -72,48 +72,26 @@ class FakeAnthropic:
     def __enter__(self) -> FakeAnthropic:
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
+        class AnthropicHandler(Handler):
             def do_HEAD(self) -> None:  # Claude Code's connectivity check
                 self.send_response(200)
                 self.end_headers()
 
             def do_GET(self) -> None:
-                self._send(404, {"type": "error", "error": {"type": "not_found_error", "message": "no such route"}})
+                self.send_json(404, {"type": "error", "error": {"type": "not_found_error", "message": "no such route"}})
 
             def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                body = self.read_json()
                 if self.headers.get("x-api-key") != server.api_key and self.headers.get("Authorization") != f"Bearer {server.api_key}":
-                    return self._send(401, {"type": "error", "error": {"type": "authentication_error", "message": "bad key"}})
+                    return self.send_json(401, {"type": "error", "error": {"type": "authentication_error", "message": "bad key"}})
                 if self.path.split("?")[0].rstrip("/") != "/v1/messages":
-                    return self._send(404, {"type": "error", "error": {"type": "not_found_error", "message": "no such route"}})
+                    return self.send_json(404, {"type": "error", "error": {"type": "not_found_error", "message": "no such route"}})
                 server.requests.append(body)
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.end_headers()
-                for event in _events(body, server.script(body)):
-                    self.wfile.write(f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode())
-                    self.wfile.flush()
-                self.close_connection = True
+                self.send_events(sse(event, event["type"]) for event in _events(body, server.script(body)))
 
-            def _send(self, status: int, payload: dict[str, Any]) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self.serve(AnthropicHandler)
         return self
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def __exit__(self, *exc: Any) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        return self.origin

@@ -9,12 +9,11 @@ body is kept in ``requests``.
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from loopback import Handler, LoopbackServer, sse
 
 
 @dataclass
@@ -42,7 +41,7 @@ def _chunk(part: dict[str, Any], answer: Answer | None, model: str) -> dict[str,
 
 
 @dataclass
-class FakeGemini:
+class FakeGemini(LoopbackServer):
     script: Callable[[dict[str, Any]], Answer]
     api_key: str = "test-key"
     requests: list[dict[str, Any]] = field(default_factory=list)
@@ -50,53 +49,30 @@ class FakeGemini:
     def __enter__(self) -> FakeGemini:
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
+        class GeminiHandler(Handler):
             def do_GET(self) -> None:
-                self._send(404, {"error": {"code": 404, "message": "no such route", "status": "NOT_FOUND"}})
+                self.send_json(404, {"error": {"code": 404, "message": "no such route", "status": "NOT_FOUND"}})
 
             def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                path = self.path.split("?")[0]
+                body = self.read_json()
                 if self.headers.get("x-goog-api-key") != server.api_key:
-                    return self._send(401, {"error": {"code": 401, "message": "bad key", "status": "UNAUTHENTICATED"}})
-                model, _, method = path.rsplit("/", 1)[-1].partition(":")
+                    return self.send_json(401, {"error": {"code": 401, "message": "bad key", "status": "UNAUTHENTICATED"}})
+                model, _, method = self.path.split("?")[0].rsplit("/", 1)[-1].partition(":")
                 if method not in ("streamGenerateContent", "generateContent"):
-                    return self._send(404, {"error": {"code": 404, "message": "no such route", "status": "NOT_FOUND"}})
+                    return self.send_json(404, {"error": {"code": 404, "message": "no such route", "status": "NOT_FOUND"}})
                 server.requests.append(body)
                 answer = server.script(body)
                 parts = answer.parts or [{"text": ""}]
                 if method == "generateContent":
                     chunk = _chunk(parts[0], answer, model)
                     chunk["candidates"][0]["content"]["parts"] = parts
-                    return self._send(200, chunk)
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.end_headers()
-                for index, part in enumerate(parts):
-                    chunk = _chunk(part, answer if index == len(parts) - 1 else None, model)
-                    self.wfile.write(f"data: {json.dumps(chunk)}\r\n\r\n".encode())
-                    self.wfile.flush()
-                self.close_connection = True
+                    return self.send_json(200, chunk)
+                last = len(parts) - 1
+                self.send_events(sse(_chunk(part, answer if i == last else None, model), newline="\r\n") for i, part in enumerate(parts))
 
-            def _send(self, status: int, payload: dict[str, Any]) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self.serve(GeminiHandler)
         return self
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def __exit__(self, *exc: Any) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        return self.origin

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from loopback import Handler, LoopbackServer, sse
 
 _ids = itertools.count(1)
 
@@ -96,7 +96,7 @@ def _response_events(body: dict[str, Any], reply: Reply) -> Iterator[dict[str, A
 
 
 @dataclass
-class FakeOpenAI:
+class FakeOpenAI(LoopbackServer):
     script: Callable[[dict[str, Any]], Reply]
     requests: list[dict[str, Any]] = field(default_factory=list)
     api_key: str = "test-key"
@@ -104,61 +104,32 @@ class FakeOpenAI:
     def __enter__(self) -> FakeOpenAI:
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
+        class OpenAIHandler(Handler):
             def do_GET(self) -> None:  # model listings and the like: not served
-                self._send(404, '{"error": {"message": "no such route"}}')
+                self.send_json(404, '{"error": {"message": "no such route"}}')
 
             def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                body = self.read_json()
                 server.requests.append(body)
                 route = self.path.rstrip("/")
                 if self.headers.get("Authorization") != f"Bearer {server.api_key}":
-                    self._send(401, '{"error": {"message": "bad key"}}')
+                    self.send_json(401, '{"error": {"message": "bad key"}}')
                 elif route not in ("/v1/chat/completions", "/v1/responses"):
-                    self._send(404, '{"error": {"message": "no such route"}}')
+                    self.send_json(404, '{"error": {"message": "no such route"}}')
                 else:
                     reply = server.script(body)
                     if reply.raw is not None or reply.status != 200:
-                        self._send(reply.status, reply.raw or "")
+                        self.send_json(reply.status, reply.raw or "")
                     elif route == "/v1/responses":
-                        self._stream(_response_events(body, reply))
-                    elif body.get("stream"):
-                        self._stream(_chat_chunks(body, reply), done=True)
+                        self.send_events(sse(event, event["type"]) for event in _response_events(body, reply))
+                    elif body.get("stream"):  # Chat Completions streams end with a sentinel
+                        self.send_events([*(sse(chunk) for chunk in _chat_chunks(body, reply)), sse("[DONE]")])
                     else:
-                        self._send(200, _chat_completion(body, reply))
+                        self.send_json(200, _chat_completion(body, reply))
 
-            def _send(self, status: int, payload: str) -> None:
-                data = payload.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def _stream(self, events: Iterator[dict[str, Any]], done: bool = False) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.send_header("Cache-Control", "no-cache")
-                self.end_headers()
-                for event in events:
-                    name = f"event: {event['type']}\n" if "type" in event else ""
-                    self.wfile.write(f"{name}data: {json.dumps(event)}\n\n".encode())
-                    self.wfile.flush()
-                if done:  # Chat Completions streams end with a sentinel
-                    self.wfile.write(b"data: [DONE]\n\n")
-                self.close_connection = True
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self.serve(OpenAIHandler)
         return self
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-
-    def __exit__(self, *exc: Any) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        return f"{self.origin}/v1"

@@ -26,6 +26,7 @@ from posttrainbench.agents.claude_code import ClaudeCodeAgent
 from posttrainbench.agents.codex import CodexAgent
 from posttrainbench.agents.gemini_cli import GeminiCliAgent
 from posttrainbench.agents.opencode import OpenCodeAgent
+from posttrainbench.agents.scaffold import ScaffoldAgent, env_prefix
 from posttrainbench.config import EvalOverrides
 from posttrainbench.errors import PtbError
 from posttrainbench.paths import RunPaths
@@ -308,9 +309,18 @@ def test_trial_with_a_cli_that_stops_early_is_resumed_and_its_key_redacted(
 
 # --- real scaffold CLIs against scripted model servers on loopback -------------------------------------------
 
-def scaffold_trial(agent: str, model: str, base_url: str, tiny_model: Path, demo_gsm8k: Path, root: Path) -> tuple[Result, RunPaths]:
+def use_pinned_cli(cls: type[ScaffoldAgent], secret: str, key: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Put the pinned CLI, installed from npm, first on PATH, and give the agent ``key`` as its ``secret``."""
+    bin_dir = npm_cli(cls.npm_package, cls.pinned_version, cls.binary)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setenv(f"PTB_{env_prefix(cls.name)}_{secret}", key)
+
+
+def scaffold_trial(agent: str, model: str, base_url: str, key: str, tiny_model: Path, demo_gsm8k: Path,
+                   root: Path) -> tuple[Result, RunPaths, list[dict[str, Any]]]:
     """A whole bubblewrap trial of ``agent`` (resumed once), checked through evaluation; the CLI is the pinned one.
-    The budget (3 min) leaves room for a slow first start; the agent stops long before it."""
+    The budget (3 min) leaves room for a slow first start; the agent stops long before it. Checks what every
+    scaffold shares (one resume stating the time left, the key in no written file); returns the trial's events."""
     config = api.make_config(
         agent=agent, model=str(tiny_model), family="qwen3", benchmark="gsm8k", hours=0.05, device="cpu", sandbox="bubblewrap",
         agent_args={"model": model, "base_url": base_url, "reprompt": True, "reprompt_min_minutes": 0.1, "max_reprompts": 1},
@@ -323,7 +333,14 @@ def scaffold_trial(agent: str, model: str, base_url: str, tiny_model: Path, demo
     preflight = json.loads(paths.stage_marker("preflight").read_text())["data"]
     pinned = type(create_agent(agent, model=model)).pinned_version
     assert preflight["agent_cli_version"] == pinned and preflight["agent_version_note"] is None
-    return result, paths
+    assert [r["message"][:18] for r in result.solve["agent"]["reprompts"]] == ["You still have 0h "]
+    for written in (paths.output_log.read_text(), paths.result.read_text(), (paths.agent_dir / "transcript.txt").read_text()):
+        assert key not in written
+    return result, paths, [json.loads(line) for line in (paths.agent_dir / "events.jsonl").read_text().splitlines()]
+
+
+def first_call_and_output(events: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    return next(e for e in events if e["kind"] == "tool_call"), next(e for e in events if e["kind"] == "tool_result")
 
 
 COPY_COMMAND = 'cp -r "$PTB_BASE_MODEL_PATH" final_model && ls final_model'
@@ -346,35 +363,28 @@ def scripted_codex_session(body: dict[str, Any]) -> Reply:
 @pytest.mark.slow
 def test_real_codex_cli_runs_a_trial_against_a_loopback_responses_server(
         tiny_model: Path, demo_gsm8k: Path, isolated_env: Path, no_host_keys: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    bin_dir = npm_cli("@openai/codex", CodexAgent.pinned_version, "codex")
-    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
     key = "sk-loopback-secret-key-1234"
-    monkeypatch.setenv("PTB_CODEX_OPENAI_API_KEY", key)
+    use_pinned_cli(CodexAgent, "OPENAI_API_KEY", key, monkeypatch)
     prices = isolated_env / "prices.toml"
     prices.write_text('[models."gpt-test"]\ninput = 1.0\ncached_input = 0.1\noutput = 10.0\n')
     monkeypatch.setenv("PTB_PRICES", str(prices))
     with FakeOpenAI(scripted_codex_session, api_key=key) as server:
-        result, paths = scaffold_trial("codex", "gpt-test", server.base_url, tiny_model, demo_gsm8k, isolated_env)
+        result, paths, events = scaffold_trial("codex", "gpt-test", server.base_url, key, tiny_model, demo_gsm8k, isolated_env)
     # The server saw the whole session: the command ran in the sandbox, then one resume stating the time left.
     assert len(server.requests) == 3 and {r["model"] for r in server.requests} == {"gpt-test"}
     outputs = [item["output"] for item in server.requests[1]["input"] if item.get("type") == "function_call_output"]
     assert len(outputs) == 1 and "config.json" in outputs[0] and "exited with code 0" in outputs[0]
-    assert [r["message"][:18] for r in result.solve["agent"]["reprompts"]] == ["You still have 0h "]
     # Trace and usage come from codex's own output: running totals per thread, the resumed thread's last counts.
     trace = result.solve["agent"]["trace"]
     # priced from the user's table: (4500 - 2700) * 1.0 + 2700 * 0.1 + 68 * 10.0 = 2750 micro-dollars
     assert trace["usage"] == {"input_tokens": 4500, "output_tokens": 68, "cached_input_tokens": 2700, "reasoning_tokens": 20, "cost_usd": 0.00275}
     assert (trace["cost_source"], trace["model"]) == ("price table", "gpt-test")
     assert (trace["tool_calls"], trace["turns"]) == (1, 2) and trace["session_id"]
-    events = [json.loads(line) for line in (paths.agent_dir / "events.jsonl").read_text().splitlines()]
-    call = next(e for e in events if e["kind"] == "tool_call")
-    result_event = next(e for e in events if e["kind"] == "tool_result")
-    assert COPY_COMMAND in call["command"] and result_event["exit_code"] == 0 and "config.json" in result_event["output"]
+    call, output = first_call_and_output(events)
+    assert COPY_COMMAND in call["command"] and output["exit_code"] == 0 and "config.json" in output["output"]
     assert [e["text"] for e in events if e["kind"] == "reasoning"] == ["Submitting the base model is the safe first step."]
     transcript = (paths.agent_dir / "transcript.txt").read_text()
     assert "ASSISTANT: Copied the base model to final_model." in transcript and "nothing more to do" in transcript
-    for text in (paths.output_log.read_text(), paths.result.read_text(), transcript):
-        assert key not in text
 
 
 
@@ -394,30 +404,23 @@ def scripted_claude_session(body: dict[str, Any]) -> Turn:
 @pytest.mark.slow
 def test_real_claude_code_runs_a_trial_against_a_loopback_messages_server(
         tiny_model: Path, demo_gsm8k: Path, isolated_env: Path, no_host_keys: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    bin_dir = npm_cli(ClaudeCodeAgent.npm_package, ClaudeCodeAgent.pinned_version, ClaudeCodeAgent.binary)
-    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
     key = "sk-ant-loopback-secret-5678"
-    monkeypatch.setenv("PTB_CLAUDE_CODE_ANTHROPIC_API_KEY", key)
+    use_pinned_cli(ClaudeCodeAgent, "ANTHROPIC_API_KEY", key, monkeypatch)
     with FakeAnthropic(scripted_claude_session, api_key=key) as server:
         # the agent is uid 0 in the sandbox: without IS_SANDBOX=1 Claude Code would refuse to start at all
-        result, paths = scaffold_trial("claude-code", "test-model", server.base_url, tiny_model, demo_gsm8k, isolated_env)
+        result, paths, events = scaffold_trial("claude-code", "test-model", server.base_url, key, tiny_model, demo_gsm8k, isolated_env)
     assert len(server.requests) == 3 and {r["model"] for r in server.requests} == {"test-model"}
     outputs = [b for b in server.requests[1]["messages"][-1]["content"] if b.get("type") == "tool_result"]
     assert len(outputs) == 1 and "config.json" in str(outputs[0]["content"]) and not outputs[0].get("is_error")
-    assert [r["message"][:18] for r in result.solve["agent"]["reprompts"]] == ["You still have 0h "]
     # Usage from Claude Code's own result events: each run's tokens add up (fresh + cache reads count as input).
     trace = result.solve["agent"]["trace"]
     usage = trace["usage"]
     assert (usage["input_tokens"], usage["cached_input_tokens"], usage["output_tokens"]) == (1300 + 1000 + 50 + 1500, 2500, 58)
     assert trace["cost_source"] == "scaffold" and usage["cost_usd"] > 0  # Claude Code's own estimate, its session total
     assert (trace["tool_calls"], trace["turns"]) == (1, 2) and trace["session_id"]
-    events = [json.loads(line) for line in (paths.agent_dir / "events.jsonl").read_text().splitlines()]
-    call = next(e for e in events if e["kind"] == "tool_call")
-    output = next(e for e in events if e["kind"] == "tool_result")
+    call, output = first_call_and_output(events)
     assert (call["tool"], call["command"]) == ("Bash", COPY_COMMAND) and "config.json" in output["output"] and not output["is_error"]
     assert [e["text"] for e in events if e["kind"] == "reasoning"] == ["Submitting the base model is the safe first step."]
-    for written in (paths.output_log.read_text(), paths.result.read_text(), (paths.agent_dir / "transcript.txt").read_text()):
-        assert key not in written
 
 
 def scripted_gemini_session(body: dict[str, Any]) -> Answer:
@@ -435,26 +438,19 @@ def scripted_gemini_session(body: dict[str, Any]) -> Answer:
 @pytest.mark.slow
 def test_real_gemini_cli_runs_a_trial_against_a_loopback_gemini_server(
         tiny_model: Path, demo_gsm8k: Path, isolated_env: Path, no_host_keys: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    bin_dir = npm_cli(GeminiCliAgent.npm_package, GeminiCliAgent.pinned_version, GeminiCliAgent.binary)
-    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
     key = "gem-loopback-secret-9012"
-    monkeypatch.setenv("PTB_GEMINI_CLI_GEMINI_API_KEY", key)
+    use_pinned_cli(GeminiCliAgent, "GEMINI_API_KEY", key, monkeypatch)
     with FakeGemini(scripted_gemini_session, api_key=key) as server:
         # without --skip-trust and the auth type in settings.json, the CLI asks for approval or stops
-        result, paths = scaffold_trial("gemini-cli", "test-model", server.base_url, tiny_model, demo_gsm8k, isolated_env)
+        result, paths, events = scaffold_trial("gemini-cli", "test-model", server.base_url, key, tiny_model, demo_gsm8k, isolated_env)
     assert len(server.requests) == 3
     responses = [part["functionResponse"] for part in server.requests[1]["contents"][-1]["parts"] if "functionResponse" in part]
     assert len(responses) == 1 and "config.json" in json.dumps(responses[0])
-    assert [r["message"][:18] for r in result.solve["agent"]["reprompts"]] == ["You still have 0h "]
     # Each run's result counts that run; thinking tokens (20) are output too.
     usage = result.solve["agent"]["trace"]["usage"]
     assert (usage["input_tokens"], usage["cached_input_tokens"], usage["output_tokens"], usage["reasoning_tokens"]) == (4100, 2500, 78, 20)
-    events = [json.loads(line) for line in (paths.agent_dir / "events.jsonl").read_text().splitlines()]
-    call = next(e for e in events if e["kind"] == "tool_call")
-    output = next(e for e in events if e["kind"] == "tool_result")
+    call, output = first_call_and_output(events)
     assert (call["tool"], call["command"]) == ("run_shell_command", COPY_COMMAND) and "config.json" in output["output"] and not output["is_error"]
-    for written in (paths.output_log.read_text(), paths.result.read_text(), (paths.agent_dir / "transcript.txt").read_text()):
-        assert key not in written
 
 
 def scripted_opencode_session(body: dict[str, Any]) -> Reply:
@@ -477,25 +473,18 @@ def scripted_opencode_session(body: dict[str, Any]) -> Reply:
 @pytest.mark.slow
 def test_real_opencode_runs_a_trial_against_a_loopback_chat_completions_server(
         tiny_model: Path, demo_gsm8k: Path, isolated_env: Path, no_host_keys: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    bin_dir = npm_cli(OpenCodeAgent.npm_package, OpenCodeAgent.pinned_version, OpenCodeAgent.binary)
-    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
     key = "oc-loopback-secret-3456"
-    monkeypatch.setenv("PTB_OPENCODE_OPENAI_API_KEY", key)
+    use_pinned_cli(OpenCodeAgent, "OPENAI_API_KEY", key, monkeypatch)
     with FakeOpenAI(scripted_opencode_session, api_key=key) as server:
         # OpenCode installs its provider package (@ai-sdk/openai-compatible) from npm inside the sandbox
-        result, paths = scaffold_trial("opencode", "test-model", server.base_url, tiny_model, demo_gsm8k, isolated_env)
+        result, paths, events = scaffold_trial("opencode", "test-model", server.base_url, key, tiny_model, demo_gsm8k, isolated_env)
     main = [r for r in server.requests if r.get("tools")]
     assert len(main) == 3 and {r["model"] for r in server.requests} == {"test-model"}
     tool_outputs = [m["content"] for m in main[1]["messages"] if m["role"] == "tool"]
     assert len(tool_outputs) == 1 and "config.json" in json.dumps(tool_outputs[0])
-    assert [r["message"][:18] for r in result.solve["agent"]["reprompts"]] == ["You still have 0h "]
     usage = result.solve["agent"]["trace"]["usage"]
     assert (usage["input_tokens"], usage["cached_input_tokens"], usage["output_tokens"], usage["reasoning_tokens"]) == (4100, 2500, 58, 10)
     # OpenCode says $0 for a model it has no price for: that is unknown (no price table row either), not free
     assert usage["cost_usd"] is None and result.solve["agent"]["trace"]["cost_source"] is None
-    events = [json.loads(line) for line in (paths.agent_dir / "events.jsonl").read_text().splitlines()]
-    call = next(e for e in events if e["kind"] == "tool_call")
-    output = next(e for e in events if e["kind"] == "tool_result")
+    call, output = first_call_and_output(events)
     assert (call["tool"], call["command"]) == ("bash", COPY_COMMAND) and "config.json" in output["output"] and not output.get("is_error")
-    for written in (paths.output_log.read_text(), paths.result.read_text(), (paths.agent_dir / "transcript.txt").read_text()):
-        assert key not in written
