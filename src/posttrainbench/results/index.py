@@ -130,12 +130,6 @@ def load_records(results_root: Path) -> list[TrialRecord]:
     return records
 
 
-def load_result(results_root: Path, run_id: str) -> Result | None:
-    with closing(connect(results_root)) as conn:
-        row = conn.execute("SELECT result_json FROM trials WHERE run_id = ?", (run_id,)).fetchone()
-    return Result.model_validate_json(row[0]) if row else None
-
-
 def upsert_baselines(results_root: Path, baselines: list[Baseline]) -> None:
     with closing(connect(results_root)) as conn, conn:
         conn.executemany("INSERT OR REPLACE INTO baselines VALUES (?,?,?,?,?,?)",
