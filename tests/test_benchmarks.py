@@ -233,7 +233,7 @@ def test_hf_batcher_fills_batches_and_returns_each_prompt_its_own_result(tiny_mo
     prompts = [" ".join(["hello"] * (i + 1)) for i in range(10)]  # a different length per prompt
 
     async def submit_all() -> list[tuple[str, int, int]]:
-        return await asyncio.gather(*(generator.submit(p, (3, 0.0, None, None, None)) for p in prompts))
+        return await asyncio.gather(*(generator.submit(p, (3, 0.0, None, None, None, ())) for p in prompts))
 
     results = asyncio.run(submit_all())
     assert generator.batches == 3  # 4 + 4 + 2: a batch starts as soon as it is full
@@ -255,4 +255,4 @@ def test_hf_worker_reports_a_model_that_fails_to_load_and_a_dead_process(tmp_pat
     worker._process.kill()
     worker._process.wait()
     with pytest.raises(EvaluationError, match="generation process died"):
-        worker.generate(["hello"], (2, 0.0, None, None, None))
+        worker.generate(["hello"], (2, 0.0, None, None, None, ()))

@@ -253,12 +253,14 @@ def eval_(
     judge_api_key_env: Annotated[str, typer.Option(help="Environment variable holding the judge's API key.")] = "OPENAI_API_KEY",
     judge_concurrency: Annotated[int, typer.Option(help="Judge requests in flight at once.")] = 64,
     judge_max_failure_rate: Annotated[float, typer.Option(help="Share of gradings allowed to fail all retries (default 0: any failure fails the evaluation).")] = 0.0,
+    few_shot: Annotated[bool, typer.Option("--few-shot", help="Evaluate as the few-shot baseline: plain-text prompts without chat template, solved examples first, temperature 0.6, top-p 0.95.")] = False,
     json_output_file: Annotated[Optional[Path], typer.Option(help="Write the metrics JSON here.")] = None,
 ) -> None:
     """Evaluate a model directory on one benchmark with the pristine evaluator.
 
     Prints the metrics JSON: accuracy, stderr, n, dataset revision, backend, profile, token cap, sampling
-    settings, wall time and tokens generated (and judge calls and failures for judged benchmarks).
+    settings, prompt format (with the shots and their source under --few-shot), wall time and tokens
+    generated (and judge calls and failures for judged benchmarks).
 
     Examples:
 
@@ -277,7 +279,8 @@ def eval_(
     judge = JudgeSettings(base_url=judge_base_url or DEFAULT_BASE_URL, model=judge_model or DEFAULT_MODEL,
                           api_key_env=judge_api_key_env, concurrency=judge_concurrency, max_failure_rate=judge_max_failure_rate)
     metrics = evaluate(model_path, benchmark, family=family, max_tokens=max_tokens, limit=limit, data=data,
-                       device=device, backend=backend, profile=profile, max_connections=max_connections, seed=seed, judge=judge)
+                       device=device, backend=backend, profile=profile, max_connections=max_connections, seed=seed, judge=judge,
+                       few_shot=few_shot)
     if json_output_file is not None:
         write_json_atomic(json_output_file, metrics)
     _print_json(metrics)
@@ -332,6 +335,7 @@ def baseline(
     models: Annotated[list[str], typer.Option("--models", help="Catalog base or instruct model id, or a local model directory (repeatable).")],
     benchmarks: Annotated[Optional[list[str]], typer.Option("--benchmarks", help="Benchmark id (repeatable; default: all seven).")] = None,
     kind: Annotated[Optional[str], typer.Option(help="base_zero_shot or instruct (default: from the catalog; needed for a local directory).")] = None,
+    few_shot: Annotated[bool, typer.Option("--few-shot", help="Evaluate base models as the few-shot baseline (see `ptb eval --few-shot`); stored as base_few_shot.")] = False,
     family: Annotated[Optional[str], typer.Option(help="Family of a local model directory: qwen3, smollm3, gemma3.")] = None,
     limit: Annotated[Optional[int], typer.Option(help="Evaluate only N samples (not comparable; kept in the source).")] = None,
     max_tokens: Annotated[Optional[int], typer.Option(help="Token cap (default: the benchmark's first ladder step).")] = None,
@@ -343,9 +347,13 @@ def baseline(
     """Evaluate untouched models with the pristine evaluator and store their scores as baselines.
 
     Base models' zero-shot scores replace failed or flagged cells of those models in `ptb report`; with
-    instruct scores for every benchmark too, the benchmark weights are recomputed from them.
+    instruct scores for every benchmark too, the benchmark weights are recomputed from them. Few-shot
+    scores (--few-shot) are a reference row only.
 
-    Example: `ptb baseline --models Qwen/Qwen3-1.7B-Base --models Qwen/Qwen3-1.7B --benchmarks gsm8k`
+    Examples:
+
+    - `ptb baseline --models Qwen/Qwen3-1.7B-Base --models Qwen/Qwen3-1.7B --benchmarks gsm8k`
+    - `ptb baseline --models Qwen/Qwen3-4B-Base --few-shot`
     """
     from posttrainbench import api
     from posttrainbench.catalog import all_benchmarks, get_benchmark
@@ -354,13 +362,15 @@ def baseline(
 
     if kind is not None and kind not in BASELINE_KINDS:
         raise PtbError(f"unknown --kind {kind!r}; known: {', '.join(BASELINE_KINDS)}")
+    if few_shot and kind not in (None, "base_few_shot"):
+        raise PtbError(f"--few-shot stores base_few_shot baselines; it cannot be combined with --kind {kind}")
     chosen = benchmarks or [b.id for b in all_benchmarks()]
     for benchmark in chosen:
         get_benchmark(benchmark)
     if data is not None and len(chosen) != 1:
         raise PtbError("--data needs exactly one --benchmarks")
-    resolved = [resolve(model, family, kind) for model in models]
-    eval_args = ["--device", device, "--backend", backend]
+    resolved = [resolve(model, family, kind, few_shot) for model in models]
+    eval_args = ["--device", device, "--backend", backend, *(["--few-shot"] if few_shot else [])]
     for flag, value in (("--limit", limit), ("--max-tokens", max_tokens), ("--data", data)):
         if value is not None:
             eval_args += [flag, str(value)]

@@ -54,14 +54,17 @@ def evaluate(
     seed: int = 0,
     model: Any = None,
     log_dir: Path | None = None,
+    few_shot: bool = False,
 ) -> dict[str, Any]:
     """Evaluate ``model_path`` with the fixed chat template of ``family``; raise on any failure.
 
     ``model`` replaces the backend with a ready Inspect model (for scripted outputs); ``judge`` is the
-    ``JudgeSettings`` of the judged benchmarks.
+    ``JudgeSettings`` of the judged benchmarks. ``few_shot`` evaluates as the few-shot baseline does
+    (``evaluation/fewshot.py``): plain-text prompts with solved examples and fixed sampling.
     """
     from inspect_ai import eval as inspect_eval
 
+    from posttrainbench.evaluation import fewshot
     from posttrainbench.evaluation.benchmarks import TaskOptions, task_spec
 
     benchmark = get_benchmark(benchmark_id)
@@ -74,20 +77,28 @@ def evaluate(
     device = resolve_device(device)
     backend = "scripted" if model is not None else resolve_backend(backend, device)
     drive = drive_settings(profile, benchmark, device, max_connections)
-    sampling = sampling_settings(model_path)
-    task = spec.build(data, TaskOptions(judge=judge))
+    task = spec.build(data, TaskOptions(judge=judge, few_shot=few_shot))
+    template = get_family(family).chat_template()
+    sampling, stop_seqs, prompting = sampling_settings(model_path), None, {"format": "chat template"}
+    if few_shot:
+        from inspect_ai import task_with
+
+        shots = spec.shots(data)
+        task = task_with(task, solver=fewshot.with_shots(task.solver, shots.items))
+        template, sampling, stop_seqs = fewshot.plain_template(), dict(fewshot.SAMPLING), fewshot.STOP_SEQS
+        prompting = {"format": "few-shot plain text", "shots": len(shots.items), "shot_source": shots.source}
     cap = max_tokens or benchmark.default_max_tokens
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="ptb-eval-") as tmp:
         model_args: dict[str, Any] = {}
         if model is None:
-            model, model_args = inspect_model(backend, model_path, get_family(family).chat_template(), device, drive,
-                                              spec.uses_tools, Path(tmp))
+            model, model_args = inspect_model(backend, model_path, template, device, drive, spec.uses_tools, Path(tmp))
         generator = getattr(getattr(model, "api", None), "generator", None)
         try:
             logs = inspect_eval(
                 task, model=model, model_args=model_args, max_tokens=cap, max_connections=drive.max_connections,
                 temperature=sampling["temperature"], top_p=sampling["top_p"], top_k=sampling["top_k"], seed=seed,
+                stop_seqs=stop_seqs,
                 limit=limit, log_dir=str(log_dir or tmp), log_format="json", display="none", score_display=False,
                 log_realtime=False,  # nobody watches the run live; the final log is written at the end
             )
@@ -99,7 +110,7 @@ def evaluate(
         benchmark=benchmark_id, dataset=benchmark.dataset,
         dataset_revision=None if data is not None else benchmark.revision, data=str(data) if data else None,
         limit=limit, backend=backend, profile=drive.profile, max_connections=drive.max_connections, device=device,
-        max_tokens=cap, family=family, family_source=family_source, sampling={**sampling, "seed": seed},
+        max_tokens=cap, family=family, family_source=family_source, sampling={**sampling, "seed": seed}, prompting=prompting,
         judge=judge.describe() if (judge is not None and spec.judged) else None,
         wall_seconds=round(time.monotonic() - started, 2),
     )

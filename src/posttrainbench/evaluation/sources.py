@@ -147,6 +147,11 @@ def load_records(benchmark_id: str, source: Source, data: Path | None, split: st
     return read_file(path)
 
 
+def origin(source: Source, data: Path | None, split: str) -> str:
+    """Where ``load_records`` takes ``split`` from, in words: the local file, or the pinned source."""
+    return str(find_local_file(data, split)) if data is not None else source.describe()
+
+
 def seeded_order(records: list[Record], seed: int) -> list[Record]:
     """The original's order for judged benchmarks: ``random.Random(seed).shuffle`` of the file order."""
     shuffled = list(records)

@@ -33,12 +33,17 @@ class BaselineModel:
     kind: str
 
 
-def resolve(model: str, family: str | None, kind: str | None) -> BaselineModel:
-    """A catalog base model (zero-shot), a catalog instruct model, or a local directory (with --family, --kind)."""
+def resolve(model: str, family: str | None, kind: str | None, few_shot: bool = False) -> BaselineModel:
+    """A catalog base model (zero-shot, or few-shot), a catalog instruct model, or a local directory (with
+    --family, and --kind unless few-shot)."""
     instruct = {m.instruct: m for m in all_models()}
     if model in instruct:
+        if few_shot:
+            raise PtbError(f"{model} is an instruct model; the few-shot baseline evaluates base models")
         return BaselineModel(model, cached_snapshot(model), instruct[model].family, kind or "instruct")
     spec = resolve_model(model, family)
+    if few_shot:
+        kind = "base_few_shot"
     if kind is None and spec.instruct is None:
         raise PtbError(f"{model}: a local model directory needs --kind (base_zero_shot or instruct)")
     return BaselineModel(spec.id, Path(spec.path), spec.family, kind or "base_zero_shot")
@@ -63,6 +68,8 @@ def run_baselines(models: list[BaselineModel], benchmarks: list[str], results_ro
                 continue
             metrics = json.loads(output.read_text())
             settings = ", ".join(f"{k}={metrics[k]}" for k in ("n", "max_tokens", "backend", "profile") if k in metrics)
+            if "shots" in metrics.get("prompting", {}):
+                settings += f", shots={metrics['prompting']['shots']}"
             baseline = Baseline(model.key, benchmark, model.kind, float(metrics["accuracy"]), f"ptb baseline {iso_now()} ({settings}): {output}")
             index.upsert_baselines(results_root, [baseline])
             stored.append(baseline)

@@ -201,7 +201,8 @@ def _api_factory() -> Any:
             started = time.monotonic()
             specs = [tool.model_dump(exclude_none=True) for tool in tools] if tools else None
             prompt = self.generator.render(chat_dicts(input), specs)
-            settings = (config.max_tokens or 2048, config.temperature, config.top_p, config.top_k, config.seed)
+            settings = (config.max_tokens or 2048, config.temperature, config.top_p, config.top_k, config.seed,
+                        tuple(config.stop_seqs or ()))
             text, prompt_tokens, new_tokens = await self.generator.submit(prompt, settings)
             content, calls = parse_tool_calls(text) if tools else (text, [])
             message = ChatMessageAssistant(

@@ -27,7 +27,13 @@ from posttrainbench.errors import EvaluationError
 
 PAD_MULTIPLE = 64
 Settings = tuple[Any, ...]
-"""(max new tokens, temperature, top_p, top_k, seed): one batch shares them."""
+"""(max new tokens, temperature, top_p, top_k, seed, stop sequences): one batch shares them."""
+
+
+def cut_at_stop(text: str, stops: tuple[str, ...]) -> str:
+    """The text before the first stop sequence, which is not part of the answer (as vLLM returns it)."""
+    cut = min((index for stop in stops if (index := text.find(stop)) >= 0), default=len(text))
+    return text[:cut]
 
 
 @dataclass(frozen=True)
@@ -146,7 +152,7 @@ class _Model:
     def generate(self, prompts: list[str], settings: Settings) -> list[tuple[str, int, int]]:
         import torch
 
-        max_new_tokens, temperature, top_p, top_k, seed = settings
+        max_new_tokens, temperature, top_p, top_k, seed, stops = settings
         count = len(prompts)
         pad: dict[str, Any] = {}
         if self.spec.cache == "static":
@@ -159,16 +165,20 @@ class _Model:
             options.update(do_sample=True, temperature=temperature, top_p=top_p, top_k=top_k)
         else:
             options.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        if stops:  # each row stops at a stop sequence and is padded from then on
+            options.update(stop_strings=list(stops), tokenizer=self.tokenizer)
         if seed is not None:
             torch.manual_seed(seed)
         with torch.inference_mode():
             output = self.model.generate(**encoded, **options)
         new_tokens = output[:count, encoded["input_ids"].shape[1]:].tolist()
         prompt_lengths = encoded["attention_mask"][:count].sum(dim=1).tolist()
+        ends = self.stop_ids | ({self.tokenizer.pad_token_id} if stops else set())
         results = []
         for tokens, prompt_length in zip(new_tokens, prompt_lengths, strict=True):
-            end = next((i for i, token in enumerate(tokens) if token in self.stop_ids), len(tokens))
-            results.append((self.tokenizer.decode(tokens[:end], skip_special_tokens=True), int(prompt_length), end))
+            end = next((i for i, token in enumerate(tokens) if token in ends), len(tokens))
+            text = cut_at_stop(self.tokenizer.decode(tokens[:end], skip_special_tokens=True), stops or ())
+            results.append((text, int(prompt_length), end))
         return results
 
 

@@ -1,8 +1,9 @@
 """Inspect tasks, one module per benchmark, registered under the benchmark id.
 
-Each module declares its pinned data ``sources`` (split -> source, read by ``ptb data fetch``) and a
-``build(data, options)`` that returns an Inspect ``Task``. ``data`` is a local path in the benchmark's
-published schema, or None for the pinned source. Modules import Inspect lazily inside ``build``.
+Each module declares its pinned data ``sources`` (split -> source, read by ``ptb data fetch``), a
+``build(data, options)`` that returns an Inspect ``Task``, and ``shots(data)``, the solved examples of the
+few-shot baseline (``evaluation/fewshot.py``). ``data`` is a local path in the benchmark's published
+schema, or None for the pinned source. Modules import Inspect lazily inside ``build``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from posttrainbench import registry
 from posttrainbench.catalog import get_benchmark
 
 if TYPE_CHECKING:
+    from posttrainbench.evaluation.fewshot import Shots
     from posttrainbench.evaluation.judge import JudgeSettings
     from posttrainbench.evaluation.sources import Source
 
@@ -29,10 +31,12 @@ _MODULES = {
 
 @dataclass(frozen=True)
 class TaskOptions:
-    """Settings a task needs beyond its data: the LLM judge and the seed of answer-choice shuffling."""
+    """Settings a task needs beyond its data: the LLM judge, the seed of answer-choice shuffling, and
+    whether the prompts are the few-shot baseline's (which then come from ``shots``, not the task)."""
 
     judge: JudgeSettings | None = None
     choice_seed: int = 42
+    few_shot: bool = False
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,8 @@ class BenchmarkTask:
     id: str
     sources: dict[str, Source]
     build: Callable[[Path | None, TaskOptions], Any]
+    shots: Callable[[Path | None], Shots]
+    """The few-shot baseline's solved examples, formatted as the task formats its samples."""
     uses_tools: bool = False
     """The model answers with tool calls (the backend parses Hermes-style <tool_call> blocks)."""
     judged: bool = False

@@ -1,6 +1,9 @@
 """AIME 2025: the 30 problems, zero-shot, final "ANSWER:" line compared as a number (inspect_evals).
 
-Local data: a file with the HF dataset's columns ``problem``, ``answer`` and ``id``.
+The few-shot baseline's shots are AIME 2024 problems with their published solutions (the dataset
+inspect_evals pins for its ``aime2024`` task): the same competition, a year earlier, so no test problem.
+Local data: a file with the HF dataset's columns ``problem``, ``answer`` and ``id``; for the shots a
+``fewshot`` file in the AIME 2024 dataset's columns (``ID``, ``Problem``, ``Solution``, ``Answer``).
 """
 
 from __future__ import annotations
@@ -10,15 +13,33 @@ from typing import Any
 
 from posttrainbench.catalog import get_benchmark
 from posttrainbench.evaluation.benchmarks import BenchmarkTask, TaskOptions, memory_dataset, register_task
-from posttrainbench.evaluation.sources import HubSource, load_records, require_columns
+from posttrainbench.evaluation.fewshot import Shot, Shots
+from posttrainbench.evaluation.sources import HubSource, load_records, origin, require_columns
 
-SOURCES = {"test": HubSource("math-ai/aime25", "test", get_benchmark("aime2025").revision)}
+SOURCES = {
+    "test": HubSource("math-ai/aime25", "test", get_benchmark("aime2025").revision),
+    "fewshot": HubSource("Maxwell-Jia/AIME_2024", "train", "8d88b2876a82a080e2f172cc9b25d0d9d2cb4792"),
+}
+FEWSHOT = 3
+FEWSHOT_SEED = 42
 
 
 def to_sample(record: dict[str, Any]) -> Any:
     from inspect_ai.dataset import Sample
 
     return Sample(id=record.get("id"), input=record["problem"], target=str(record["answer"]))
+
+
+def shots(data: Path | None) -> Shots:
+    import random
+
+    from inspect_evals.utils.aime_common import USER_PROMPT_TEMPLATE
+
+    records = load_records("aime2025", SOURCES["fewshot"], data, "fewshot")
+    require_columns(records, ("Problem", "Solution", "Answer"), "aime2025 few-shot data (AIME 2024)")
+    chosen = random.Random(FEWSHOT_SEED).sample(records, min(FEWSHOT, len(records)))
+    return Shots([Shot(USER_PROMPT_TEMPLATE.format(prompt=r["Problem"]), f"{r['Solution'].strip()}\n\nANSWER: {r['Answer']}")
+                  for r in chosen], f"{origin(SOURCES['fewshot'], data, 'fewshot')}, {FEWSHOT} problems drawn with seed {FEWSHOT_SEED}")
 
 
 def build(data: Path | None, options: TaskOptions) -> Any:
@@ -30,4 +51,4 @@ def build(data: Path | None, options: TaskOptions) -> Any:
     return Task(name="aime2025", dataset=memory_dataset(records, to_sample, "aime2025"), solver=aime_solver(), scorer=aime_scorer())
 
 
-register_task(BenchmarkTask("aime2025", SOURCES, build))
+register_task(BenchmarkTask("aime2025", SOURCES, build, shots))

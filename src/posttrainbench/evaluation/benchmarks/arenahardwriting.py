@@ -10,6 +10,7 @@ verdict is asked again instead of crashing the evaluation or dropping the questi
 Data (``--data DIR``, the original's layout): ``question.jsonl`` (``uid``, ``category``, ``prompt``; only
 ``creative_writing`` is used) and ``model_answer/Qwen3-1.7B.jsonl`` (Arena-Hard answer records).
 Samples are in the original's order (``Random(42)``).
+The few-shot baseline's shots are two exchanges written for this project (``shots/arenahardwriting.json``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 from posttrainbench.errors import PtbError
 from posttrainbench.evaluation.benchmarks import BenchmarkTask, TaskOptions, memory_dataset, register_task
+from posttrainbench.evaluation.fewshot import Shot, Shots, written_shots
 from posttrainbench.evaluation.judge import Judge, JudgeSettings, total_usage
 from posttrainbench.evaluation.postprocess import limit_repetitions, strip_think
 from posttrainbench.evaluation.sources import UrlSource, load_records, read_file, require_columns, seeded_order
@@ -178,4 +180,9 @@ def build(data: Path | None, options: TaskOptions) -> Any:
     return Task(name="arenahardwriting", dataset=dataset, solver=generate(), scorer=pairwise_judge())
 
 
-register_task(BenchmarkTask("arenahardwriting", SOURCES, build, judged=True))
+def shots(data: Path | None) -> Shots:
+    items, source = written_shots("arenahardwriting")
+    return Shots([Shot(item["user"], item["assistant"]) for item in items], source)
+
+
+register_task(BenchmarkTask("arenahardwriting", SOURCES, build, shots, judged=True))

@@ -7,6 +7,11 @@ backend turns Hermes-style ``<tool_call>{"name": ..., "arguments": ...}</tool_ca
 
 Local data: a file in the HF dataset's schema (``id``, ``question`` as a list with one list of messages,
 ``function``, ``ground_truth`` with one call expression), e.g. ``BFCL_v3_exec_simple.json``.
+
+In the few-shot baseline there is no chat template to list the tools, so the user turn does it
+(``plain_request``): the functions' JSON signatures and how to call one, then the request. The two shots
+(``shots/bfcl.json``, written for this project) are worded the same way, each with a function of its own,
+and answered with a ``<tool_call>`` block.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import Any
 
 from posttrainbench.catalog import get_benchmark
 from posttrainbench.evaluation.benchmarks import BenchmarkTask, TaskOptions, memory_dataset, register_task
+from posttrainbench.evaluation.fewshot import Shot, Shots, written_shots
 from posttrainbench.evaluation.sources import HubSource, load_records, require_columns
 from posttrainbench.errors import PtbError
 
@@ -97,6 +103,20 @@ def single_call_matches(messages: list[Any], expected: dict[str, Any]) -> tuple[
     return True, "exact match"
 
 
+def plain_request(tools: list[dict[str, Any]], request: str) -> str:
+    """The few-shot user turn: the functions (name, description, parameters) and the call format, then the request."""
+    signatures = "\n".join(json.dumps({k: tool[k] for k in ("name", "description", "parameters") if k in tool}) for tool in tools)
+    return (f"Functions you can call, one JSON signature per line:\n{signatures}\n\n"
+            "To call a function, answer with a JSON object holding its name and arguments inside <tool_call></tool_call> tags.\n\n"
+            f"{request}")
+
+
+def shots(data: Path | None) -> Shots:
+    items, source = written_shots("bfcl")
+    return Shots([Shot(plain_request(item["tools"], item["request"]), f"<tool_call>\n{json.dumps(item['call'])}\n</tool_call>")
+                  for item in items], source)
+
+
 def build(data: Path | None, options: TaskOptions) -> Any:
     from inspect_ai import Task
     from inspect_ai.scorer import CORRECT, INCORRECT, Score, accuracy, scorer, stderr
@@ -107,6 +127,8 @@ def build(data: Path | None, options: TaskOptions) -> Any:
     def call_once() -> Any:
         async def solve(state: Any, generate: Any) -> Any:
             state.tools.extend(ToolInfo.model_validate(tool) for tool in state.metadata["tools"])
+            if options.few_shot:
+                state.user_prompt.text = plain_request(state.metadata["tools"], state.user_prompt.text)
             return await generate(state, tool_calls="none")  # one reply; the calls are never executed
 
         return solve
@@ -125,4 +147,4 @@ def build(data: Path | None, options: TaskOptions) -> Any:
                 solver=call_once(), scorer=exact_call())
 
 
-register_task(BenchmarkTask("bfcl", SOURCES, build, uses_tools=True))
+register_task(BenchmarkTask("bfcl", SOURCES, build, shots, uses_tools=True))

@@ -1,7 +1,8 @@
 """GSM8K: 10-shot chain of thought on the 1,319 test problems, scored by the final number (inspect_evals).
 
 The few-shot examples are 10 train problems shuffled with seed 42, joined into the system message, as the
-original does. Local data (``--data DIR``) holds ``test`` and ``train`` files with the HF dataset's columns
+original does. The few-shot baseline uses the same 10 problems as solved exchanges in the plain-text format
+instead of the system message. Local data (``--data DIR``) holds ``test`` and ``train`` files with the HF dataset's columns
 ``question`` and ``answer`` ("reasoning #### number").
 """
 
@@ -13,7 +14,8 @@ from typing import Any
 
 from posttrainbench.catalog import get_benchmark
 from posttrainbench.evaluation.benchmarks import BenchmarkTask, TaskOptions, memory_dataset, register_task
-from posttrainbench.evaluation.sources import HubSource, load_records, require_columns
+from posttrainbench.evaluation.fewshot import Shot, Shots
+from posttrainbench.evaluation.sources import HubSource, load_records, origin, require_columns
 
 FEWSHOT = 10
 FEWSHOT_SEED = 42
@@ -38,20 +40,34 @@ def fewshot_records(train: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [train[int(index)] for index in order[:FEWSHOT]]
 
 
+def _upstream() -> Any:
+    # The package re-exports the task function under the module's name, so import the module explicitly.
+    return importlib.import_module("inspect_evals.gsm8k.gsm8k")
+
+
+def shots(data: Path | None) -> Shots:
+    upstream = _upstream()
+    samples = [upstream.record_to_sample(record) for record in fewshot_records(_records(data, "train"))]
+    return Shots([Shot(upstream.MATH_PROMPT_TEMPLATE.format(prompt=s.input), f"{s.metadata['reasoning']}\n\nANSWER: {s.target}")
+                  for s in samples], f"{origin(SOURCES['train'], data, 'train')}, {FEWSHOT} problems shuffled with seed {FEWSHOT_SEED}")
+
+
 def build(data: Path | None, options: TaskOptions) -> Any:
     from inspect_ai import Task
     from inspect_ai.scorer import match
     from inspect_ai.solver import generate, prompt_template, system_message
 
-    # The package re-exports the task function under the module's name, so import the module explicitly.
-    upstream = importlib.import_module("inspect_evals.gsm8k.gsm8k")
-    shots = [upstream.sample_to_fewshot(upstream.record_to_sample(record)) for record in fewshot_records(_records(data, "train"))]
+    upstream = _upstream()
+    solver = [prompt_template(upstream.MATH_PROMPT_TEMPLATE), generate()]
+    if not options.few_shot:
+        examples = [upstream.sample_to_fewshot(upstream.record_to_sample(r)) for r in fewshot_records(_records(data, "train"))]
+        solver.insert(0, system_message("\n\n".join(examples)))
     return Task(
         name="gsm8k",
         dataset=memory_dataset(_records(data, "test"), upstream.record_to_sample, "gsm8k"),
-        solver=[system_message("\n\n".join(shots)), prompt_template(upstream.MATH_PROMPT_TEMPLATE), generate()],
+        solver=solver,
         scorer=match(numeric=True),
     )
 
 
-register_task(BenchmarkTask("gsm8k", SOURCES, build))
+register_task(BenchmarkTask("gsm8k", SOURCES, build, shots))

