@@ -138,6 +138,26 @@ def test_bfcl_few_shot_lists_the_tools_in_the_user_turn_and_scores_as_before(tin
         assert call["name"] == json.loads(user.text.split("\n")[1])["name"]
 
 
+def test_healthbench_shots_precede_the_conversation_and_the_judge_never_sees_them(
+        tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fake_openai import FakeOpenAI
+    from test_judged_benchmarks import HEALTH, KEY, grade_by_marker, judge_settings
+
+    monkeypatch.setenv("JUDGE_KEY", KEY)
+    data = write_jsonl(tmp_path / "hb.jsonl", [HEALTH[0], HEALTH[2]])
+    seen: list[list[Any]] = []
+    with FakeOpenAI(grade_by_marker, api_key=KEY) as server:
+        metrics = run(tiny_model, "healthbench", data, scripted(lambda m: seen.append(list(m)) or "Rest and fluids."),
+                      judge=judge_settings(server), few_shot=True)
+    assert metrics["accuracy"] == pytest.approx(0.9)  # as in the zero-shot test: the shots change no grading
+    shots = task_spec("healthbench").shots(None).items
+    for messages in seen:
+        assert [m.text for m in messages[:4]] == [t for s in shots for t in (s.user, s.assistant)]
+        assert [m.role for m in messages[4:]] == ["user", "assistant", "user", "assistant", "user"]
+    graded = "".join(json.dumps(r["messages"]) for r in server.requests)
+    assert "fever turn 0" in graded and not any(s.user[:40] in graded for s in shots)
+
+
 def test_written_humaneval_shots_pass_their_own_doctests(tmp_path: Path) -> None:
     from posttrainbench.evaluation.benchmarks.humaneval import _upstream
 
