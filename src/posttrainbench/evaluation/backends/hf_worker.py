@@ -148,6 +148,7 @@ class _Model:
         self.stop_ids = set(ids if isinstance(ids, list) else [ids] if ids is not None else [])
         if self.tokenizer.eos_token_id is not None:
             self.stop_ids.add(self.tokenizer.eos_token_id)
+        self.may_end: dict[tuple[str, ...], Any] = {}
 
     def generate(self, prompts: list[str], settings: Settings) -> list[tuple[str, int, int]]:
         import torch
@@ -166,7 +167,9 @@ class _Model:
         else:
             options.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         if stops:  # each row stops at a stop sequence and is padded from then on
-            options.update(stop_strings=list(stops), tokenizer=self.tokenizer)
+            if stops not in self.may_end:
+                self.may_end[stops] = may_end_mask(self.tokenizer, stops, self.spec.device)
+            options["stopping_criteria"] = [_stop_at_text(self.tokenizer, stops, encoded["input_ids"].shape[1], self.may_end[stops])]
         if seed is not None:
             torch.manual_seed(seed)
         with torch.inference_mode():
@@ -180,6 +183,51 @@ class _Model:
             text = cut_at_stop(self.tokenizer.decode(tokens[:end], skip_special_tokens=True), stops or ())
             results.append((text, int(prompt_length), end))
         return results
+
+
+def _stop_at_text(tokenizer: Any, stops: tuple[str, ...], prompt_length: int, may_end: Any) -> Any:
+    """A stopping criterion that ends a row once its generated text holds a stop sequence.
+
+    Not transformers' ``stop_strings``: that one precomputes how every vocabulary entry decodes and fails on
+    tokenizers it does not understand (a word-level one raised "substring not found"), and it also matches a
+    stop sequence that begins in the prompt. This one looks at the answer alone, as vLLM does: it decodes
+    the last few generated tokens of the rows whose newest token may end a stop sequence (``may_end``, a
+    mask over the vocabulary; decoding every row at every step cost a quarter of the generation time).
+    """
+    import torch
+    from transformers import StoppingCriteria
+
+    window = 4 * max(len(stop) for stop in stops)  # tokens: every token decodes to at least one character, most to more
+
+    class StopAtText(StoppingCriteria):
+        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+            done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+            newest = input_ids[:, -1]
+            rows = (may_end[newest.clamp(max=len(may_end) - 1)] | (newest >= len(may_end))).nonzero().flatten().tolist()
+            if rows and input_ids.shape[1] > prompt_length:
+                tails = tokenizer.batch_decode(input_ids[rows, prompt_length:][:, -window:].tolist(), skip_special_tokens=True)
+                hits = [row for row, tail in zip(rows, tails, strict=True) if any(stop in tail for stop in stops)]
+                done[hits] = True
+            return done
+
+    return StopAtText()
+
+
+def may_end_mask(tokenizer: Any, stops: tuple[str, ...], device: str) -> Any:
+    """Which token ids may complete a stop sequence: those whose text holds a stop's last character.
+
+    Read from the raw vocabulary, where printable ASCII stands for itself in byte-level BPE and SentencePiece
+    alike; a stop ending in any other character makes every token a candidate.
+    """
+    import torch
+
+    vocab = tokenizer.get_vocab()
+    finals = {stop[-1] for stop in stops}
+    mask = torch.ones(max(vocab.values()) + 1, dtype=torch.bool)
+    if all(final.isascii() and final.isprintable() for final in finals):
+        mask[:] = False
+        mask[[index for piece, index in vocab.items() if any(final in piece for final in finals)]] = True
+    return mask.to(device)
 
 
 if __name__ == "__main__":
