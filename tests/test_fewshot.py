@@ -19,12 +19,12 @@ from posttrainbench.results import index
 from test_benchmarks import gpqa_records, letter_of, output, run, scripted, write_jsonl
 
 
-def exchange(messages: list[Any]) -> tuple[list[Any], Any]:
-    """The shot messages before the sample's last user turn, and that turn; checks they alternate."""
+def exchange(messages: list[Any]) -> tuple[list[tuple[Any, Any]], Any]:
+    """The shots before the sample's last user turn, as (user, assistant) pairs, and that turn."""
     *shots, last = messages
     assert last.role == "user" and len(shots) % 2 == 0
     assert [m.role for m in shots] == ["user", "assistant"] * (len(shots) // 2)
-    return shots, last
+    return list(zip(shots[::2], shots[1::2], strict=True)), last
 
 
 def few_shot(tiny_model: Path, benchmark: str, data: Path, answer: Any) -> tuple[dict[str, Any], list[list[Any]]]:
@@ -64,8 +64,8 @@ def test_gsm8k_few_shot_sends_the_ten_train_problems_as_exchanges(tiny_model: Pa
     assert metrics["accuracy"] == pytest.approx(3 / len(test))
     assert metrics["prompting"]["shots"] == 10 and str(demo_gsm8k) in metrics["prompting"]["shot_source"]
     shots, last = exchange(seen[0])  # no system message: the shots are turns, not a preamble
-    assert len(shots) == 20 and last.text.rstrip().endswith("Reasoning:")
-    for user, assistant in zip(shots[::2], shots[1::2], strict=True):
+    assert len(shots) == 10 and last.text.rstrip().endswith("Reasoning:")
+    for user, assistant in shots:
         assert user.text.rstrip().endswith("Reasoning:") and user.text.split("\n")[0] == last.text.split("\n")[0]
         assert re.search(r"\nANSWER: -?\d+$", assistant.text)
         assert user.text not in {m.text for m in seen[0][-1:]}  # no shot is the question asked
@@ -84,7 +84,7 @@ def test_aime2025_shots_are_aime_2024_problems_with_their_solutions(tiny_model: 
     metrics, seen = few_shot(tiny_model, "aime2025", data, answer)
     assert metrics["accuracy"] == 1.0 and metrics["prompting"]["shots"] == 3
     shots, last = exchange(seen[0])
-    for user, assistant in zip(shots[::2], shots[1::2], strict=True):
+    for user, assistant in shots:
         number = int(re.search(r"Old problem (\d+)\.", user.text).group(1))  # type: ignore[union-attr]
         assert assistant.text == f"Solution {number}.\n\nANSWER: {number}"
         assert user.text.replace(f"Old problem {number}.", "X") == re.sub(r"Problem \d+: compute \d+ \* 7\.", "X", last.text)
@@ -107,7 +107,7 @@ def test_gpqa_shots_come_from_the_extended_set_minus_the_main_set(tiny_model: Pa
     metrics, seen = few_shot(tiny_model, "gpqamain", data, answer)
     assert metrics["accuracy"] == 1.0 and metrics["prompting"]["shots"] == 3
     shots, last = exchange(seen[0])
-    for user, assistant in zip(shots[::2], shots[1::2], strict=True):
+    for user, assistant in shots:
         number = int(re.search(r"Question (\d+)\?", user.text).group(1))  # type: ignore[union-attr]
         assert number >= 6  # never a question of the main set
         letter = letter_of(user.text, f"right {number}")
@@ -129,10 +129,10 @@ def test_bfcl_few_shot_lists_the_tools_in_the_user_turn_and_scores_as_before(tin
     metrics, seen = few_shot(tiny_model, "bfcl", data, answer)
     assert metrics["accuracy"] == pytest.approx(0.5)  # the shots' assistant turns are not counted as replies
     shots, last = exchange(seen[0])
-    assert len(shots) == 4 and last.text.startswith("Functions you can call")
+    assert len(shots) == 2 and last.text.startswith("Functions you can call")
     name = json.loads(last.text.split("\n")[1])["name"]
     assert name in {f["name"] for r in records for f in r["function"]}
-    for user, assistant in zip(shots[::2], shots[1::2], strict=True):
+    for user, assistant in shots:
         assert user.text.startswith("Functions you can call")
         call = json.loads(re.fullmatch(r"<tool_call>\n(.*)\n</tool_call>", assistant.text).group(1))  # type: ignore[union-attr]
         assert call["name"] == json.loads(user.text.split("\n")[1])["name"]

@@ -334,7 +334,7 @@ def data_verify(as_json: JsonOpt = False) -> None:
 def baseline(
     models: Annotated[list[str], typer.Option("--models", help="Catalog base or instruct model id, or a local model directory (repeatable).")],
     benchmarks: Annotated[Optional[list[str]], typer.Option("--benchmarks", help="Benchmark id (repeatable; default: all seven).")] = None,
-    kind: Annotated[Optional[str], typer.Option(help="base_zero_shot or instruct (default: from the catalog; needed for a local directory).")] = None,
+    kind: Annotated[Optional[str], typer.Option(help="base_zero_shot, instruct or base_few_shot (same as --few-shot) (default: from the catalog; needed for a local directory).")] = None,
     few_shot: Annotated[bool, typer.Option("--few-shot", help="Evaluate base models as the few-shot baseline (see `ptb eval --few-shot`); stored as base_few_shot.")] = False,
     family: Annotated[Optional[str], typer.Option(help="Family of a local model directory: qwen3, smollm3, gemma3.")] = None,
     limit: Annotated[Optional[int], typer.Option(help="Evaluate only N samples (not comparable; kept in the source).")] = None,
@@ -364,6 +364,7 @@ def baseline(
         raise PtbError(f"unknown --kind {kind!r}; known: {', '.join(BASELINE_KINDS)}")
     if few_shot and kind not in (None, "base_few_shot"):
         raise PtbError(f"--few-shot stores base_few_shot baselines; it cannot be combined with --kind {kind}")
+    few_shot = few_shot or kind == "base_few_shot"  # that kind is only ever measured with few-shot prompts
     chosen = benchmarks or [b.id for b in all_benchmarks()]
     for benchmark in chosen:
         get_benchmark(benchmark)
