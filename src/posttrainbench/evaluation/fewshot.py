@@ -19,6 +19,7 @@ protocol, documented so that its numbers can be reproduced, not a copy of the pa
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -48,12 +49,14 @@ def plain_template() -> str:
     return resources.files("posttrainbench.catalog").joinpath("templates/plain.jinja").read_text()
 
 
-def written_shots(benchmark_id: str) -> tuple[list[dict[str, Any]], str]:
-    """The examples written for this project for a benchmark without a split to draw shots from, and their
-    source line; the benchmark's module formats them as its samples."""
+def written_shots(benchmark_id: str, to_shot: Callable[[dict[str, Any]], Shot] | None = None) -> Shots:
+    """The examples written for this project for a benchmark without a split to draw shots from
+    (``benchmarks/shots/<id>.json``); ``to_shot`` words an item as the benchmark words its samples (by
+    default its ``user`` and ``assistant`` texts as they are)."""
     text = resources.files("posttrainbench.evaluation.benchmarks").joinpath(f"shots/{benchmark_id}.json").read_text()
     document = json.loads(text)
-    return document["shots"], document["source"]
+    to_shot = to_shot or (lambda item: Shot(item["user"], item["assistant"]))
+    return Shots([to_shot(item) for item in document["shots"]], document["source"])
 
 
 def with_shots(inner: Any, shots: list[Shot]) -> Any:

@@ -112,9 +112,8 @@ def plain_request(tools: list[dict[str, Any]], request: str) -> str:
 
 
 def shots(data: Path | None) -> Shots:
-    items, source = written_shots("bfcl")
-    return Shots([Shot(plain_request(item["tools"], item["request"]), f"<tool_call>\n{json.dumps(item['call'])}\n</tool_call>")
-                  for item in items], source)
+    return written_shots("bfcl", lambda item: Shot(plain_request(item["tools"], item["request"]),
+                                                   f"<tool_call>\n{json.dumps(item['call'])}\n</tool_call>"))
 
 
 def build(data: Path | None, options: TaskOptions) -> Any:

@@ -23,7 +23,7 @@ from typing import Any
 
 from posttrainbench.errors import PtbError
 from posttrainbench.evaluation.benchmarks import BenchmarkTask, TaskOptions, memory_dataset, register_task
-from posttrainbench.evaluation.fewshot import Shot, Shots, written_shots
+from posttrainbench.evaluation.fewshot import Shots, written_shots
 from posttrainbench.evaluation.judge import Judge, JudgeSettings, total_usage
 from posttrainbench.evaluation.postprocess import limit_repetitions, strip_think
 from posttrainbench.evaluation.sources import UrlSource, load_records, require_columns, seeded_order
@@ -205,8 +205,7 @@ def build(data: Path | None, options: TaskOptions) -> Any:
 
 
 def shots(data: Path | None) -> Shots:
-    items, source = written_shots("healthbench")
-    return Shots([Shot(item["user"], item["assistant"]) for item in items], source)
+    return written_shots("healthbench")
 
 
 register_task(BenchmarkTask("healthbench", SOURCES, build, shots, judged=True, notes={"summarize": summarize}))

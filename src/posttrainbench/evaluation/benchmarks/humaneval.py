@@ -51,8 +51,7 @@ def verify() -> Any:
 
 
 def shots(data: Path | None) -> Shots:
-    items, source = written_shots("humaneval")
-    return Shots([Shot(_upstream().INSTRUCTION + item["user"], item["assistant"]) for item in items], source)
+    return written_shots("humaneval", lambda item: Shot(_upstream().INSTRUCTION + item["user"], item["assistant"]))
 
 
 def build(data: Path | None, options: TaskOptions) -> Any:
