@@ -1,19 +1,19 @@
-"""Mount set-up that runs inside a fresh user+mount namespace, before bubblewrap starts the agent.
+"""Builds the agent's root filesystem inside a fresh user+mount namespace, then execs bubblewrap.
 
 Run as ``python -I _mount_init.py PLAN.json -- bwrap ...`` under ``unshare --user --map-root-user --mount``.
-It uses only the standard library (it runs before anything else is set up) and, in order:
+It uses only the standard library (it runs before anything else is set up). The plan (written by
+``bubblewrap.py``) names a new root directory in the launch's scratch and a list of mounts, parents before
+children; each goes to the same path below the new root:
 
-1. opens the paths that must stay real (workspace, HF cache, scratch /tmp) before anything covers them;
-2. puts a kernel overlayfs over every top-level directory, with the upper layers in the scratch directory:
-   the agent can write anywhere, nothing reaches the host (directories the kernel cannot overlay in a user
-   namespace, because other filesystems are mounted below them, stay read-only);
-3. binds the scratch /tmp over /tmp and covers the hidden paths (results root, secrets) with empty tmpfs;
-4. mounts the HF cache copy-on-write at its own path, binds the base model read-only and the real
-   workspace read-write;
-5. execs bubblewrap, which adds the PID namespace, a fresh /proc and /dev, and drops the capabilities.
+- ``dir``/``symlink``: an entry of the host's ``/`` that gets a mount later, or a link copied as it is;
+- ``overlay``: a kernel overlayfs over a host directory, its upper layer in the scratch (copy-on-write);
+- ``bind-ro``/``bind-rw``: a host file or directory, read-only (recursively) or writable (the workspace);
+- ``tmpfs``/``null``: an empty directory or file over something hidden.
 
-Mounts made here are locked for the agent (it runs in a nested user namespace), so it cannot unmount
-them to reach what they cover.
+Nothing is mounted over the host's own tree, so every source stays reachable at its real path while the
+root is built. bubblewrap then binds the new root as ``/``: the host's ``/`` itself is never the agent's.
+Mounts made here are locked for the agent (it runs in a nested user namespace), so it cannot unmount them
+or make them writable.
 """
 
 import ctypes
@@ -25,9 +25,22 @@ MS_BIND = 4096
 MS_REC = 16384
 MS_RDONLY = 1
 MS_REMOUNT = 32
-SKIP_TOP = {"proc", "sys", "dev", "tmp", "run", "lost+found"}
+MOUNT_ATTR_RDONLY = 1
+AT_FDCWD = -100
+AT_RECURSIVE = 0x8000
+SYS_MOUNT_SETATTR = 442  # the same number on every architecture (the generic syscall table)
 
 _libc = ctypes.CDLL(None, use_errno=True)
+
+
+class MountAttr(ctypes.Structure):
+    _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64),
+                ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]
+
+
+def _fail(what):
+    errno = ctypes.get_errno()
+    raise OSError(errno, f"{what}: {os.strerror(errno)}")
 
 
 def mount(source, target, fstype, flags, data=None):
@@ -36,87 +49,69 @@ def mount(source, target, fstype, flags, data=None):
         data.encode() if data else None,
     )
     if result != 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, f"mount {fstype or 'bind'} {source} on {target}: {os.strerror(errno)}")
+        _fail(f"mount {fstype or 'bind'} {source} on {target}")
 
 
-def fd_path(fd):
-    return f"/proc/self/fd/{fd}"
+def make_readonly(target):
+    """Make a bind mount and every mount below it read-only."""
+    attr = MountAttr(MOUNT_ATTR_RDONLY, 0, 0, 0)
+    result = _libc.syscall(SYS_MOUNT_SETATTR, AT_FDCWD, target.encode(), AT_RECURSIVE, ctypes.byref(attr),
+                           ctypes.sizeof(attr))
+    if result == 0:
+        return
+    if ctypes.get_errno() != 38:  # ENOSYS: a kernel older than 5.12; remount each mount by hand below
+        _fail(f"read-only {target}")
+    for point in sorted(mount_points_below(target)):
+        keep = os.statvfs(point).f_flag & (2 | 4 | 8 | 1024)  # nosuid, nodev, noexec, noatime stay locked
+        mount(point, point, None, MS_BIND | MS_REMOUNT | MS_RDONLY | keep)
 
 
-def under(path, parent):
-    return path == parent or path.startswith(parent.rstrip("/") + "/")
-
-
-def mount_points():
-    """Every mount point visible in this namespace (from /proc/self/mountinfo)."""
+def mount_points_below(target):
     with open("/proc/self/mountinfo") as handle:
-        return {line.split()[4].replace("\\040", " ") for line in handle}
+        points = {line.split()[4].replace("\\040", " ") for line in handle}
+    return {point for point in points if point == target or point.startswith(target.rstrip("/") + "/")}
 
 
-def overlay_targets(scratch):
-    """Split the top-level directories into those to overlay and those to keep read-only.
+def make_target(path, directory):
+    """The mount point: an empty directory or file, with its parents (they may be in a hidden tmpfs)."""
+    if os.path.lexists(path):
+        return
+    os.makedirs(path if directory else os.path.dirname(path), exist_ok=True)
+    if not directory:
+        open(path, "a").close()
 
-    The kernel refuses an overlay whose lower directory has mounts below it (they are locked in a user
-    namespace), and the directory holding the scratch cannot be its own lower layer: both stay read-only.
-    """
-    points = mount_points()
-    overlay, readonly = [], []
-    for name in sorted(os.listdir("/")):
-        path = "/" + name
-        if name in SKIP_TOP or os.path.islink(path) or not os.path.isdir(path):
-            continue
-        nested = any(point != path and under(point, path) for point in points)
-        (readonly if nested or under(scratch, path) else overlay).append(path)
-    return overlay, readonly
+
+def apply(root, step):
+    kind, target = step["kind"], root + step["target"]
+    source = step.get("source")
+    if kind == "symlink":
+        os.symlink(step["link"], target)
+        return
+    make_target(target, directory=kind in ("dir", "tmpfs") or (source is not None and os.path.isdir(source)))
+    if kind == "overlay":
+        for layer in (step["upper"], step["work"]):
+            os.makedirs(layer, exist_ok=True)
+        mount("overlay", target, "overlay", 0,
+              f"lowerdir={source},upperdir={step['upper']},workdir={step['work']},userxattr")
+    elif kind in ("bind-ro", "bind-rw"):
+        mount(source, target, None, MS_BIND | MS_REC)
+        if kind == "bind-ro":
+            make_readonly(target)
+    elif kind == "tmpfs":
+        mount("tmpfs", target, "tmpfs", 0, "mode=0755,size=1m")
+    elif kind == "null":
+        mount("/dev/null", target, None, MS_BIND)
 
 
 def main():
     plan_path, bwrap_argv = sys.argv[1], sys.argv[3:]
     with open(plan_path) as handle:
         plan = json.load(handle)
-    scratch = plan["scratch"]
-    keep = {name: os.open(path, os.O_PATH | os.O_DIRECTORY) for name, path in plan["keep"].items()}
-    # The scratch may be under the host /tmp, which gets covered: reach its layers through a descriptor.
-    layers = fd_path(os.open(scratch, os.O_PATH | os.O_DIRECTORY))
-    targets, readonly = overlay_targets(scratch)
-    originals = {target: os.open(target, os.O_PATH | os.O_DIRECTORY) for target in targets}
-    # Every layer directory exists before the first mount: the scratch may sit below a read-only directory.
-    for layer in [*map(str, range(len(targets))), "hf-cache"]:
-        os.makedirs(os.path.join(scratch, "upper", layer), exist_ok=True)
-        os.makedirs(os.path.join(scratch, "work", layer), exist_ok=True)
-    for index, target in enumerate(targets):
-        upper = os.path.join(scratch, "upper", str(index))
-        work = os.path.join(scratch, "work", str(index))
-        lower = fd_path(originals[target])
-        mount("overlay", target, "overlay", 0, f"lowerdir={lower},upperdir={upper},workdir={work},userxattr")
-    for path in readonly:
-        mount(path, path, None, MS_BIND | MS_REC)
-        mount(path, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
-    mount(fd_path(keep["tmp"]), "/tmp", None, MS_BIND | MS_REC)
-    for path in plan["hidden"]:
-        if os.path.isdir(path):
-            mount("tmpfs", path, "tmpfs", 0, "mode=0755,size=1m")
-        elif os.path.exists(path):
-            mount("/dev/null", path, None, MS_BIND)
-    hf_upper = os.path.join(layers, "upper", "hf-cache")
-    hf_work = os.path.join(layers, "work", "hf-cache")
-    os.makedirs(plan["hf_home"], exist_ok=True)  # a mount point inside the private /tmp, when it lives there
-    mount(
-        "overlay", plan["hf_home"], "overlay", 0,
-        f"lowerdir={fd_path(keep['hf_home'])},upperdir={hf_upper},workdir={hf_work},userxattr",
-    )
-    for token in ("token", "stored_tokens"):
-        path = os.path.join(plan["hf_home"], token)
-        if os.path.isfile(path):
-            mount("/dev/null", path, None, MS_BIND)
-    for path in plan["readonly"]:
-        os.makedirs(path, exist_ok=True)
-        mount(fd_path(keep["ro:" + path]), path, None, MS_BIND | MS_REC)
-        mount(path, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
-    os.makedirs(plan["workspace"], exist_ok=True)
-    mount(fd_path(keep["workspace"]), plan["workspace"], None, MS_BIND | MS_REC)
-    os.chdir(plan["workspace"])
+    root = plan["root"]
+    os.makedirs(root, exist_ok=True)
+    for step in plan["mounts"]:
+        apply(root, step)
+    os.chdir("/")
     os.execvp(bwrap_argv[0], bwrap_argv)
 
 

@@ -26,6 +26,8 @@ class LaunchSpec:
     """Host paths the agent must not see (results root, secrets directory)."""
     readonly: list[Path] = field(default_factory=list)
     """Host directories the agent reads but cannot change (the base model when it is not in the HF cache)."""
+    search_path: str | None = None
+    """The $PATH the agent runs with: where the sandbox finds the program in ``argv[0]`` to keep it reachable."""
 
     @property
     def home(self) -> Path:

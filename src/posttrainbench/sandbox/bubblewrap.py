@@ -1,9 +1,14 @@
-"""Bubblewrap sandbox: the agent's own PID namespace, its workspace read-write, the rest copy-on-write.
+"""Bubblewrap sandbox: the agent's own root and PID namespace, its workspace read-write, the rest copy-on-write.
 
 The launch is ``unshare -> _mount_init.py -> bwrap -> agent``. ``unshare`` gives a user and mount
-namespace in which ``_mount_init.py`` builds the filesystem view (kernel overlayfs layers kept in the
-launch's scratch directory); ``bwrap`` then adds the PID/IPC/UTS (and optionally network) namespaces, a
-fresh /proc and /dev with the GPU device nodes passed through, and drops all capabilities the set-up used.
+namespace in which ``_mount_init.py`` builds a new root directory in the launch's scratch, following the
+plan made here: every top-level directory of the host as a kernel overlayfs (upper layers in the scratch),
+private /tmp and /var/tmp, home directories and credentials hidden, the HF cache copy-on-write, the harness's
+own interpreter and the agent's CLI read-only wherever they live, the workspace read-write. ``bwrap`` then
+makes that directory ``/`` and adds the PID/IPC/UTS/cgroup (and optionally network) namespaces, a fresh /proc
+with /proc/sys read-only, a read-only /sys without the cgroup tree, a minimal /dev with the GPU device nodes,
+an empty /run, and drops every capability the set-up used. The README's Sandbox section lists what the
+agent can still reach and why.
 """
 
 from __future__ import annotations
@@ -11,49 +16,131 @@ from __future__ import annotations
 import functools
 import glob
 import json
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
-from posttrainbench import registry
+from posttrainbench import registry, settings
 from posttrainbench.sandbox.base import KIND, LaunchSpec, Sandbox
+from posttrainbench.sandbox.host import PRIVATE_TMP, covered_by, private_paths, runtime_paths
 
 GPU_DEVICE_GLOBS = ("/dev/nvidia*", "/dev/nvidia-caps", "/dev/dri")
+# Top-level entries bubblewrap fills itself (/tmp gets the launch's private copy).
+FILLED_BY_BWRAP = {"proc", "sys", "dev", "run", "tmp"}
+# The order of mounts on one path, last wins: a hidden home, then what must stay reachable inside it.
+PRIORITY = {"bind-rw:private": 0, "tmpfs": 1, "null": 1, "overlay": 2, "bind-ro": 3, "bind-rw": 4}
 
 
 def gpu_devices() -> list[str]:
     return sorted({path for pattern in GPU_DEVICE_GLOBS for path in glob.glob(pattern)})
 
 
+def mount_points() -> set[Path]:
+    """Every mount point of this mount namespace (from /proc/self/mountinfo)."""
+    with open("/proc/self/mountinfo") as handle:
+        return {Path(line.split()[4].replace("\\040", " ")) for line in handle}
+
+
+def top_level(spec: LaunchSpec, hidden: list[Path]) -> list[dict[str, Any]]:
+    """The new root's entries for the host's ``/``: overlays, read-only binds, links, empty mount points.
+
+    The kernel refuses an overlay whose lower directory has mounts below it (they are locked in a user
+    namespace), and the directory holding the scratch cannot be its own lower layer: both are read-only.
+    """
+    points = mount_points()
+    steps: list[dict[str, Any]] = []
+    for name in sorted(os.listdir("/")):
+        path = Path("/") / name
+        if name == "lost+found":
+            continue
+        if path.is_symlink():
+            steps.append({"kind": "symlink", "target": str(path), "link": os.readlink(path)})
+        elif name in FILLED_BY_BWRAP or path in hidden:
+            steps.append({"kind": "dir", "target": str(path)})
+        elif path.is_dir():
+            nested = any(point != path and point.is_relative_to(path) for point in points)
+            if nested or spec.scratch.is_relative_to(path):
+                steps.append({"kind": "bind-ro", "target": str(path), "source": str(path)})
+            else:
+                steps.append(overlay(spec, path, f"top/{name}"))
+        elif path.is_file():
+            steps.append({"kind": "bind-ro", "target": str(path), "source": str(path)})
+    return steps
+
+
+def overlay(spec: LaunchSpec, path: Path, layer: str) -> dict[str, Any]:
+    return {"kind": "overlay", "target": str(path), "source": str(path),
+            "upper": str(spec.scratch / "upper" / layer), "work": str(spec.scratch / "work" / layer)}
+
+
+def hidden_paths(spec: LaunchSpec) -> list[Path]:
+    """What the agent must not see: the trial's own list, private host files and other launches' scratch."""
+    hidden = [*spec.hidden, *private_paths(), spec.scratch.parent.resolve()]
+    return sorted({path for path in hidden if path.exists() and not covered_by(path, PRIVATE_TMP)})
+
+
+def plan(spec: LaunchSpec) -> dict[str, Any]:
+    """The mounts ``_mount_init.py`` makes, in order: the host's top level, then the rest parents first."""
+    hidden = hidden_paths(spec)
+    layered: list[dict[str, Any]] = []
+    for index, private in enumerate(PRIVATE_TMP):
+        if private.is_dir() and not private.is_symlink():
+            source = spec.scratch / "tmp" if private == Path("/tmp") else spec.scratch / f"private-{index}"
+            source.mkdir(parents=True, exist_ok=True)
+            layered.append({"kind": "bind-rw:private", "target": str(private), "source": str(source)})
+    for path in hidden:
+        layered.append({"kind": "tmpfs" if path.is_dir() else "null", "target": str(path)})
+    layered.append(overlay(spec, spec.hf_home, "hf-cache"))
+    for token in ("token", "stored_tokens"):
+        if (spec.hf_home / token).is_file():
+            layered.append({"kind": "null", "target": str(spec.hf_home / token)})
+    covers = [*PRIVATE_TMP, *hidden]
+    reachable = [path for path in runtime_paths(spec.argv[:1], spec.search_path) if covered_by(path, covers)]
+    for path in [*spec.readonly, *reachable]:
+        layered.append({"kind": "bind-ro", "target": str(path), "source": str(path)})
+    layered.append({"kind": "bind-rw", "target": str(spec.workspace), "source": str(spec.workspace)})
+    layered.sort(key=lambda step: (len(Path(step["target"]).parts), PRIORITY[step["kind"]]))
+    for step in layered:
+        step["kind"] = step["kind"].split(":")[0]
+    return {"root": str(spec.scratch / "root"), "mounts": [*top_level(spec, hidden), *layered]}
+
+
+def kernel_interfaces() -> list[str]:
+    """bwrap arguments for /sys and /proc that keep the agent from changing the host's kernel settings.
+
+    The agent is uid 0 of a user namespace mapped to the invoking user, so when that user is root it has
+    root's file permissions on the kernel's files: /sys (the cgroup tree among them) and /proc/sys would be
+    writable, and bwrap does not cover /proc/sys itself.
+    """
+    args = ["--ro-bind", "/sys", "/sys"]
+    if Path("/sys/fs/cgroup").is_dir():
+        args += ["--tmpfs", "/sys/fs/cgroup", "--remount-ro", "/sys/fs/cgroup"]
+    args += ["--proc", "/proc", "--ro-bind", "/proc/sys", "/proc/sys"]
+    if Path("/proc/sysrq-trigger").exists():
+        args += ["--ro-bind", "/proc/sysrq-trigger", "/proc/sysrq-trigger"]
+    return args
+
+
 class Bubblewrap(Sandbox):
     name = "bubblewrap"
 
     def wrap(self, spec: LaunchSpec) -> list[str]:
-        plan = {
-            "scratch": str(spec.scratch),
-            "workspace": str(spec.workspace),
-            "hf_home": str(spec.hf_home),
-            "hidden": [str(path) for path in spec.hidden],
-            "readonly": [str(path) for path in spec.readonly],
-            "keep": {
-                "workspace": str(spec.workspace),
-                "hf_home": str(spec.hf_home),
-                "tmp": str(spec.scratch / "tmp"),
-                **{f"ro:{path}": str(path) for path in spec.readonly},
-            },
-        }
         plan_path = spec.scratch / "plan.json"
-        plan_path.write_text(json.dumps(plan, indent=2))
+        plan_path.write_text(json.dumps(plan(spec), indent=2))
         init = str(resources.files("posttrainbench.sandbox").joinpath("_mount_init.py"))
         bwrap = [
             "bwrap", "--unshare-user", "--uid", "0", "--gid", "0",
             "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
             *([] if spec.network else ["--unshare-net"]),
             "--die-with-parent", "--new-session",
-            "--bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/run",
+            "--bind", str(spec.scratch / "root"), "/",
+            *kernel_interfaces(),
+            "--dev", "/dev", "--tmpfs", "/run",
         ]
         for device in gpu_devices():
             bwrap += ["--dev-bind", device, device]
@@ -73,13 +160,14 @@ class Bubblewrap(Sandbox):
 
 @functools.cache
 def _probe() -> str | None:
-    """Run ``true`` in the sandbox once; return why it failed, or None."""
+    """Start the harness's own interpreter in the sandbox once, as trials do; return why it failed, or None."""
     for tool in ("bwrap", "unshare"):
         if shutil.which(tool) is None:
             return f"{tool} not found (install bubblewrap and util-linux, e.g. `apt-get install bubblewrap`)"
-    with tempfile.TemporaryDirectory(prefix="ptb-probe-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="ptb-probe-", dir=settings.scratch_dir()) as tmp:
         root = Path(tmp)
-        spec = LaunchSpec(["true"], workspace=root / "ws", scratch=root / "scratch", hf_home=root / "hf")
+        spec = LaunchSpec([sys.executable, "-c", "import posttrainbench"], workspace=root / "ws", scratch=root / "scratch",
+                          hf_home=root / "hf")
         spec.workspace.mkdir()
         sandbox = Bubblewrap()
         sandbox.prepare_scratch(spec)
