@@ -6,13 +6,16 @@ import os
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
+
+from pydantic import ValidationError
 
 from posttrainbench import settings
 from posttrainbench.agents import create_agent
 from posttrainbench.catalog import get_benchmark
-from posttrainbench.config import EvalOverrides, TrialConfig
-from posttrainbench.errors import PtbError
+from posttrainbench.config import Device, EvalOverrides, TrialConfig
+from posttrainbench.errors import PtbError, check_choice, one_line
+from posttrainbench.evaluation.backends import BACKENDS, PROFILES
 from posttrainbench.models import resolve_model
 from posttrainbench.results.schema import Result
 from posttrainbench.sandbox import get_sandbox
@@ -28,6 +31,15 @@ def results_root(results: Path | None) -> Path:
         raise PtbError(f"cannot create results directory {root}: {error.strerror}") from None
     if not os.access(root, os.W_OK | os.X_OK):
         raise PtbError(f"results directory {root} is not writable")
+    return root
+
+
+def results_to_read(results: Path | None) -> Path:
+    """The results folder a reading command looks at (it may not exist yet: then there is nothing to show);
+    a path that is a file is a one-line error, never an empty answer."""
+    root = (results or settings.results_dir()).expanduser()
+    if root.exists() and not root.is_dir():
+        raise PtbError(f"results folder {root} is not a directory")
     return root
 
 
@@ -61,6 +73,11 @@ def make_config(
     create_agent(agent, **(agent_args or {}))
     if hours <= 0:
         raise PtbError(f"--hours must be positive, got {hours:g}")
+    evaluation = evaluation or EvalOverrides()
+    # checked now, not when the evaluation starts after hours of solving
+    check_choice("--device", device, get_args(Device))
+    check_choice("--eval-backend", evaluation.backend, BACKENDS)
+    check_choice("--eval-profile", evaluation.profile, PROFILES)
     spec = resolve_model(model, family)
     template = None
     if prompt_file is not None:
@@ -68,22 +85,25 @@ def make_config(
             template = prompt_file.read_text()
         except OSError as error:
             raise PtbError(f"cannot read prompt file {prompt_file}: {error.strerror}") from None
-    return TrialConfig(
-        run_id=run_id or new_run_id(benchmark, spec.id, agent, seed),
-        agent=agent,
-        label=label,
-        agent_args=agent_args or {},
-        model=spec,
-        benchmark=benchmark,
-        hours=hours,
-        grace_minutes=grace_minutes,
-        seed=seed,
-        sandbox=sandbox,  # type: ignore[arg-type]
-        network=network,
-        device=device,  # type: ignore[arg-type]
-        prompt_template=template,
-        evaluation=evaluation or EvalOverrides(),
-    )
+    try:
+        return TrialConfig(
+            run_id=run_id or new_run_id(benchmark, spec.id, agent, seed),
+            agent=agent,
+            label=label,
+            agent_args=agent_args or {},
+            model=spec,
+            benchmark=benchmark,
+            hours=hours,
+            grace_minutes=grace_minutes,
+            seed=seed,
+            sandbox=sandbox,  # type: ignore[arg-type]
+            network=network,
+            device=device,  # type: ignore[arg-type]
+            prompt_template=template,
+            evaluation=evaluation,
+        )
+    except ValidationError as error:  # a setting the checks above do not cover
+        raise PtbError(f"invalid trial setting {one_line(error)}") from None
 
 
 def run(config: TrialConfig, results: Path | None = None, progress: ProgressFn = quiet) -> Result:

@@ -5,21 +5,46 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, NoReturn, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from posttrainbench import settings
-from posttrainbench.errors import PtbError
+from posttrainbench.errors import ERROR_PREFIX, EXIT_CODES_HELP, ExitCode, PtbError, check_choice, missing_extra
 
 app = typer.Typer(
     name="ptb", no_args_is_help=True, add_completion=False, rich_markup_mode="markdown",
-    help="PostTrainBench harness: can an AI agent post-train a base LLM on its own?",
+    help="PostTrainBench harness: can an AI agent post-train a base LLM on its own?", epilog=EXIT_CODES_HELP,
 )
-out = Console()
-err = Console(stderr=True)
+
+
+def _console(stderr: bool = False) -> Console:
+    """A console that wraps and truncates nothing when its stream is not a terminal (logs, pipes, scripts):
+    paths and run ids must survive whole, to be copied."""
+    console = Console(stderr=stderr)
+    return console if console.is_terminal else Console(stderr=stderr, width=100_000)
+
+
+out = _console()
+err = _console(stderr=True)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from posttrainbench import __version__
+
+        typer.echo(f"ptb {__version__}")
+        raise typer.Exit(ExitCode.SUCCESS)
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", is_eager=True, callback=_print_version)] = False,
+) -> None:
+    """PostTrainBench harness: can an AI agent post-train a base LLM on its own?"""
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 ResultsOpt = Annotated[Optional[Path], typer.Option("--results", help="Results folder (env PTB_RESULTS; default ./results).")]
@@ -29,12 +54,18 @@ def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
-def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+def _table(title: str, columns: list[str], rows: list[list[Any]], whole: tuple[str, ...] = ()) -> None:
+    """A table of data (never markup: `[hf]` stays `[hf]`); the ``whole`` columns are never wrapped or
+    truncated (run ids, to be copied), the others wrap when the terminal is narrow."""
     table = Table(title=title)
-    for column in columns:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
+    cells = [["" if v is None else escape(str(v)) for v in row] for row in rows]
+    for number, column in enumerate(columns):
+        if column in whole:
+            table.add_column(column, no_wrap=True, min_width=max((len(row[number]) for row in cells), default=0))
+        else:
+            table.add_column(column, overflow="fold")
+    for row in cells:
+        table.add_row(*row)
     out.print(table)
 
 
@@ -121,9 +152,14 @@ def trace(
     scaffolds = [n for n in agent_names() if issubclass(lookup("agent", n), ScaffoldAgent)]
     if agent not in scaffolds:
         raise PtbError(f"no trace parser for {agent!r}; parsers: {', '.join(scaffolds)}")
-    if not file.is_file():
-        raise PtbError(f"trace file {file} not found")
-    parsed = priced(lookup("agent", agent).parse(file.read_text(errors="replace")), agent_model)
+    if file.is_dir():
+        hint = f"; its agent log is {file / 'agent' / 'output.log'}" if (file / "agent" / "output.log").is_file() else ""
+        raise PtbError(f"trace file {file} is a directory, not a file{hint}")
+    try:
+        text = file.read_text(errors="replace")
+    except OSError as error:
+        raise PtbError(f"cannot read trace file {file}: {error.strerror or error}") from None
+    parsed = priced(lookup("agent", agent).parse(text), agent_model)
     if as_json:
         return _print_json(parsed.to_json())
     typer.echo(transcript(parsed), nl=False)
@@ -167,6 +203,8 @@ def run(
 ) -> None:
     """Run one trial: prepare, preflight, solve, collect, audit, evaluate, record.
 
+    Exits 1 when the trial does not succeed (it ends in error or without a submission).
+
     Examples:
 
     - `ptb run --agent copy-base --model Qwen/Qwen3-1.7B-Base --benchmark gsm8k --hours 1`
@@ -192,7 +230,9 @@ def run(
     )
     root = api.results_root(results)
     err.print(f"run directory: {root / config.run_id}")
-    _show_result(api.run(config, root, progress=_progress), as_json)
+    result = api.run(config, root, progress=_progress)
+    _show_result(result, as_json)
+    _exit_unless_succeeded(result)
 
 
 @app.command()
@@ -202,37 +242,58 @@ def resume(
 ) -> None:
     """Finish a trial after a crash or kill, without redoing finished stages.
 
+    Exits 1 when the trial does not succeed, as `ptb run` does.
+
     Example: `ptb resume results/gsm8k_Qwen3-1.7B-Base_copy-base_s0_20261122T101500Z_ab12`
     """
     from posttrainbench import api
 
-    _show_result(api.resume(run_dir, progress=_progress), as_json)
+    result = api.resume(run_dir, progress=_progress)
+    _show_result(result, as_json)
+    _exit_unless_succeeded(result)
 
 
 def _show_result(result: Any, as_json: bool) -> None:
     if as_json:
         return _print_json(result.model_dump(mode="json"))
     solve = result.solve or {}
-    out.print(f"[bold]{result.run_id}[/]: {result.status}; agent ended {solve.get('reason', '?')} "
+    out.print(f"[bold]{escape(result.run_id)}[/]: {result.status}; agent ended {solve.get('reason', '?')} "
               f"after {solve.get('wall_seconds', 0):.1f}s; final_model {'submitted' if result.submitted else 'missing'}; "
-              f"accuracy {result.accuracy if result.accuracy is not None else '-'}")
+              f"accuracy {result.accuracy if result.accuracy is not None else '-'}", soft_wrap=True)
     if result.error:
-        out.print(f"[red]{result.error.stage}: {result.error.message}[/]")
+        out.print(f"[red]{escape(result.error.stage)}: {escape(result.error.message)}[/]", soft_wrap=True)
+
+
+def _exit_unless_succeeded(result: Any) -> None:
+    """A trial that ended in error or without a submission fails the command (exit 1), for schedulers and scripts."""
+    if result.status != "success":
+        raise typer.Exit(ExitCode.FAILED)
 
 
 @app.command()
 def status(results: ResultsOpt = None, as_json: JsonOpt = False) -> None:
     """Show every trial in the results folder and the stage it has reached.
 
+    A run directory whose files cannot be read is listed as unreadable, and the command exits 2.
+
     Examples: `ptb status`, `ptb status --results /shared/ptb --json`
     """
+    from posttrainbench import api
     from posttrainbench.status import all_states
 
-    rows = all_states((results or settings.results_dir()).expanduser())
+    root = api.results_to_read(results)
+    rows, unreadable = all_states(root)
     if as_json:
-        return _print_json(rows)
-    _table("Trials", ["run id", "agent", "model", "benchmark", "seed", "state", "accuracy"],
-           [[r["run_id"], r["agent"], r["model"], r["benchmark"], r["seed"], r["state"], r["accuracy"]] for r in rows])
+        _print_json(rows)
+    else:
+        if not rows:
+            err.print(f"no run directories in {escape(str(root))}", soft_wrap=True)
+        _table("Trials", ["run id", "agent", "model", "benchmark", "seed", "state", "accuracy"],
+               [[r["run_id"], r["agent"], r["model"], r["benchmark"], r["seed"], r["state"], r["accuracy"]] for r in rows],
+               whole=("run id",))
+    if unreadable:
+        more = f" (and {len(unreadable) - 1} more unreadable run directories)" if len(unreadable) > 1 else ""
+        raise PtbError(f"{unreadable[0]}{more}")
 
 
 @app.command(name="eval")
@@ -357,6 +418,8 @@ def baseline(
     """
     from posttrainbench import api
     from posttrainbench.catalog import all_benchmarks, get_benchmark
+    from posttrainbench.evaluation.backends import BACKENDS
+    from posttrainbench.evaluation.runner import check_device
     from posttrainbench.report.baselines import resolve, run_baselines
     from posttrainbench.results.index import BASELINE_KINDS
 
@@ -368,6 +431,8 @@ def baseline(
     chosen = benchmarks or [b.id for b in all_benchmarks()]
     for benchmark in chosen:
         get_benchmark(benchmark)
+    check_device(device)
+    check_choice("--backend", backend, BACKENDS)
     if data is not None and len(chosen) != 1:
         raise PtbError("--data needs exactly one --benchmarks")
     resolved = [resolve(model, family, kind, few_shot) for model in models]
@@ -435,23 +500,21 @@ def report(
 
     Examples: `ptb report`, `ptb report --format csv > board.csv`, `ptb report --format html --out site/`
     """
-    from posttrainbench.report import build
+    from posttrainbench import api
+    from posttrainbench.report import build, write_html
     from posttrainbench.report.tables import FORMATS
 
     if format not in (*FORMATS, "html"):
         raise PtbError(f"unknown format {format!r}; known: {', '.join(FORMATS)}, html")
-    root = (results or settings.results_dir()).expanduser()
+    root = api.results_to_read(results)
     rows, weights = build(root, published=published)
     if not rows:
-        err.print(f"no trials or baselines indexed in {root} (`ptb run`, `ptb baseline` or `ptb import upstream` add some)")
+        err.print(f"no trials or baselines indexed in {escape(str(root))} (`ptb run`, `ptb baseline` or `ptb import upstream` add some)")
     if format != "html":
         sys.stdout.write(FORMATS[format](rows, weights))
         return
-    from posttrainbench.report.html import write_report
-    from posttrainbench.results.index import results_by_run
-
-    index_page = write_report((out or root / "report").expanduser(), rows, weights, results_by_run(root))
-    err.print(f"HTML report: {index_page} ({len(rows)} rows; open it from disk, it needs no server)")
+    index_page = write_html(root, rows, weights, out)
+    err.print(f"HTML report: {escape(str(index_page))} ({len(rows)} rows; open it from disk, it needs no server)")
     typer.echo(str(index_page))
 
 
@@ -471,36 +534,94 @@ def quickstart(
     directory: Annotated[Path, typer.Option("--dir", help="Where the tiny model, demo data and results go.")] = Path("ptb-quickstart"),
     sandbox: Annotated[str, typer.Option(help="auto (bubblewrap when it works, else none, loudly), bubblewrap or none.")] = "auto",
 ) -> None:
-    """A whole trial on a tiny model built here, on the CPU, with no keys; then the leaderboard.
+    """A whole trial on a tiny model built here, on the CPU, with no keys; then the leaderboard, the HTML
+    report, where the results are and the commands to look at them. Exits 1 when the trial does not succeed.
 
     Example: `ptb quickstart`
     """
     from posttrainbench.quickstart import quickstart as run_quickstart
 
-    result, board = run_quickstart(directory, sandbox, progress=_progress, say=err.print)
-    _show_result(result, False)
-    sys.stdout.write("\n" + board)
+    outcome = run_quickstart(directory, sandbox, progress=_progress, say=lambda line: err.print(line, soft_wrap=True))
+    _show_result(outcome.result, False)
+    sys.stdout.write("\n" + outcome.board + "\n" + outcome.where())  # plain: paths are never wrapped
+    _exit_unless_succeeded(outcome.result)
+
+
+def _usage_error_types() -> tuple[type[Exception], ...]:
+    """Click's usage errors, from every copy of click typer may use: typer >= 0.17 bundles its own
+    (``typer._click``), older typers use the click package."""
+    types: list[type[Exception]] = []
+    try:
+        from typer._click.exceptions import ClickException as BundledClickException
+
+        types.append(BundledClickException)
+    except ImportError:
+        pass
+    try:
+        from click import ClickException
+
+        types.append(ClickException)
+    except ImportError:
+        pass
+    return tuple(types)
+
+
+def _abort_types() -> tuple[type[BaseException], ...]:
+    """Click's Abort (Ctrl-C or end of input at a prompt), from every copy of click."""
+    types: list[type[BaseException]] = [typer.Abort]
+    try:
+        from click.exceptions import Abort
+
+        types.append(Abort)
+    except ImportError:
+        pass
+    return tuple(types)
+
+
+def _usage_line(error: Exception) -> str:
+    """A click usage error as one line: the cause, then where to read the usage."""
+    message = error.format_message().strip().rstrip(".")  # type: ignore[attr-defined]
+    ctx = getattr(error, "ctx", None)
+    return f"{message} (see '{ctx.command_path} --help')" if ctx is not None else message
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    """The error as the last line on stderr (plain, never wrapped), where scripts and the evaluation ladder
+    read it; a message with more lines (a bug: messages are one line) keeps them above it, not lost."""
+    summary, *details = message.strip().splitlines() or [""]
+    for line in details:
+        sys.stderr.write(line + "\n")
+    sys.stderr.write(f"{ERROR_PREFIX}{summary}\n")
+    sys.exit(code)
 
 
 def main() -> None:
-    """Entry point: one line and exit code 2 for user errors; tracebacks for bugs (and with PTB_DEBUG=1)."""
+    """Entry point: one line on stderr for user errors; tracebacks for bugs (and with PTB_DEBUG=1).
+
+    The exit codes are ``ExitCode``'s (errors.py): this is the one place that maps failures to them.
+    """
+    usage_errors = _usage_error_types()
     try:
-        code = app(standalone_mode=False)  # click returns typer.Exit's code instead of raising here
+        code = app(standalone_mode=False, prog_name="ptb")  # click returns typer.Exit's code instead of raising
     except PtbError as error:
         if settings.debug():
             raise
-        sys.stderr.write(f"ptb: error: {error}\n")  # plain: one line, never wrapped
-        sys.exit(error.exit_code)
+        _fail(str(error), error.exit_code)
     except typer.Exit as exit_:
         sys.exit(exit_.exit_code)
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except Exception as error:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(error, click.ClickException):
-            error.show()
-            sys.exit(error.exit_code)
-        raise
+    except (KeyboardInterrupt, *_abort_types()):
+        sys.stderr.write("ptb: interrupted\n")
+        sys.exit(ExitCode.INTERRUPTED)
+    except ModuleNotFoundError as error:
+        missing = missing_extra(error)
+        if missing is None or settings.debug():
+            raise
+        _fail(str(missing), missing.exit_code)
+    except usage_errors as error:
+        if type(error).__name__ == "NoArgsIsHelpError":
+            sys.exit(ExitCode.USAGE)  # the help is already printed: it is the answer to a bare `ptb`
+        if settings.debug():
+            raise
+        _fail(_usage_line(error), ExitCode.USAGE)
     if isinstance(code, int) and code:
         sys.exit(code)

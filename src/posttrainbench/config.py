@@ -77,4 +77,6 @@ class TrialConfig(BaseModel):
 
     @classmethod
     def load(cls, path: Path) -> TrialConfig:
-        return cls.model_validate_json(path.read_text())
+        from posttrainbench.fileio import read_model
+
+        return read_model(path, cls)

@@ -7,7 +7,14 @@ import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from posttrainbench.errors import CorruptFileError, one_line
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+ModelT = TypeVar("ModelT", bound="BaseModel")
 
 
 def utc_now() -> datetime:
@@ -34,7 +41,25 @@ def write_json_atomic(path: Path, data: Any) -> None:
 
 
 def read_json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
+    """A JSON file ptb wrote; one that does not parse is a ``CorruptFileError`` (one line, not a traceback)."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        raise CorruptFileError(path, f"not valid JSON ({error})") from None
+
+
+def read_model(path: Path, model: type[ModelT]) -> ModelT:
+    """A pydantic model saved as JSON; a file that does not parse or validate is a ``CorruptFileError``."""
+    return parse_model(read_json(path), model, path)
+
+
+def parse_model(data: Any, model: type[ModelT], source: object) -> ModelT:
+    """``data`` validated as ``model``; invalid data is a ``CorruptFileError`` naming ``source``."""
+    try:
+        return model.model_validate_json(data) if isinstance(data, str | bytes) else model.model_validate(data)
+    except ValueError as error:  # pydantic's ValidationError, or JSON that does not parse
+        raise CorruptFileError(source, f"not a valid {model.__name__} ({one_line(error)})") from None
 
 
 def sha256_file(path: Path) -> str:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from posttrainbench import api
 from posttrainbench.config import EvalOverrides
-from posttrainbench.report import build
+from posttrainbench.report import build, write_html
 from posttrainbench.report.tables import to_markdown
+from posttrainbench.results.schema import Result
 from posttrainbench.sandbox import get_sandbox
 from posttrainbench.sandbox.none import WARNING
 from posttrainbench.trial import ProgressFn
@@ -25,7 +28,34 @@ def pick_sandbox(choice: str, say: Callable[[str], Any]) -> str:
     return "none"
 
 
-def quickstart(directory: Path, sandbox: str, progress: ProgressFn, say: Callable[[str], Any]) -> tuple[Any, str]:
+@dataclass(frozen=True)
+class Outcome:
+    """What the quickstart produced, and where it lies."""
+
+    result: Result
+    results: Path
+    """The results folder (its own, not the default ``./results``)."""
+    run_dir: Path
+    board: str
+    """The leaderboard as markdown."""
+    report: Path
+    """The HTML report's index.html."""
+
+    def where(self) -> str:
+        """Where the results are and the exact commands to look at them (paths quoted for the shell)."""
+        folder = shlex.quote(str(self.results))
+        return "\n".join([
+            f"results:     {self.results}",
+            f"run:         {self.run_dir}",
+            f"HTML report: {self.report}  (open it in a browser, from disk)",
+            "look at them with:",
+            f"  ptb report --results {folder}",
+            f"  ptb status --results {folder}",
+            f"  ptb report --results {folder} --format html",
+        ]) + "\n"
+
+
+def quickstart(directory: Path, sandbox: str, progress: ProgressFn, say: Callable[[str], Any]) -> Outcome:
     from posttrainbench.tiny import build_tiny_qwen3, write_demo_gsm8k
 
     directory = directory.expanduser().resolve()
@@ -42,4 +72,5 @@ def quickstart(directory: Path, sandbox: str, progress: ProgressFn, say: Callabl
     results = api.results_root(directory / "results")
     say(f"run directory: {results / config.run_id}")
     result = api.run(config, results, progress=progress)
-    return result, to_markdown(*build(results))
+    rows, weights = build(results)
+    return Outcome(result, results, results / config.run_id, to_markdown(rows, weights), write_html(results, rows, weights))

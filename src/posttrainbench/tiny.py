@@ -55,7 +55,8 @@ def build_tiny_qwen3(directory: Path, seed: int = 0) -> Path:
     tokenizer.decoder = decoders.ByteLevel()
     tokenizer.train_from_iterator(
         corpus,
-        trainers.BpeTrainer(vocab_size=512, special_tokens=SPECIAL_TOKENS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()),
+        trainers.BpeTrainer(vocab_size=512, special_tokens=SPECIAL_TOKENS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                           show_progress=False),  # its progress bar writes blank lines to stdout
     )
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tokenizer, unk_token="<unk>", eos_token="<|im_end|>", pad_token="<|endoftext|>",

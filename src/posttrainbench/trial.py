@@ -16,9 +16,9 @@ from typing import Any
 from posttrainbench import __version__, integrity, preflight
 from posttrainbench.collect import collect
 from posttrainbench.config import TrialConfig
-from posttrainbench.errors import PtbError, StageError
+from posttrainbench.errors import CorruptFileError, PtbError, StageError
 from posttrainbench.evaluation.ladder import run_ladder
-from posttrainbench.fileio import iso_now, read_json, tail_lines, write_json_atomic
+from posttrainbench.fileio import iso_now, read_json, read_model, tail_lines, write_json_atomic
 from posttrainbench.paths import STAGES, RunPaths
 from posttrainbench.results import index
 from posttrainbench.results.schema import Result, StageFailure
@@ -124,7 +124,11 @@ class Trial:
             if self.failure() is not None and stage != "record":
                 continue
             self._run_stage(stage)
-        return Result.model_validate(read_json(self.paths.result))
+        try:
+            return read_model(self.paths.result, Result)
+        except CorruptFileError as error:
+            marker = self.paths.stage_marker("record").relative_to(self.paths.root)
+            raise PtbError(f"{error} (delete it and {marker}, then resume to write it again)") from None
 
     def _run_stage(self, stage: str) -> None:
         self.progress(stage, "started")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import tempfile
 import time
@@ -30,8 +31,14 @@ def family_from_config(model_path: Path) -> str:
     return _MODEL_TYPES[model_type]
 
 
+def check_device(device: str) -> str:
+    if device not in ("auto", "cpu", "cuda") and not re.fullmatch(r"cuda:\d+", device):
+        raise PtbError(f"unknown --device {device!r}; known: auto, cpu, cuda, cuda:N")
+    return device
+
+
 def resolve_device(device: str) -> str:
-    if device != "auto":
+    if check_device(device) != "auto":
         return device
     import torch
 

@@ -11,11 +11,13 @@
 from __future__ import annotations
 
 import sqlite3
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 
-from posttrainbench.fileio import iso_now
+from posttrainbench.errors import CorruptFileError
+from posttrainbench.fileio import iso_now, parse_model, read_model
 from posttrainbench.results.records import TrialRecord
 from posttrainbench.results.schema import Result
 
@@ -64,6 +66,20 @@ def connect(results_root: Path) -> sqlite3.Connection:
     return conn
 
 
+@contextmanager
+def session(results_root: Path) -> Iterator[sqlite3.Connection]:
+    """An open index, closed afterwards; an index SQLite cannot read is a ``CorruptFileError`` (one line)."""
+    try:
+        with closing(connect(results_root)) as conn:
+            yield conn
+    except sqlite3.DatabaseError as error:
+        raise CorruptFileError(results_root / INDEX_FILE, error) from None
+
+
+def _result(result_json: str, results_root: Path) -> Result:
+    return parse_model(result_json, Result, results_root / INDEX_FILE)
+
+
 def _migrate(conn: sqlite3.Connection) -> None:
     """Create the tables, or re-derive the trials table of an older layout from the results it stored."""
     old = conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND name='trials'").fetchone()
@@ -74,7 +90,7 @@ def _migrate(conn: sqlite3.Connection) -> None:
     conn.executescript(_SCHEMA)
     with conn:
         for result_json, run_dir in stored:
-            _insert(conn, Result.model_validate_json(result_json), run_dir)
+            _insert(conn, parse_model(result_json, Result, INDEX_FILE), run_dir)
         conn.execute(f"PRAGMA user_version = {LAYOUT_VERSION}")
 
 
@@ -90,7 +106,7 @@ def upsert(results_root: Path, result: Result, run_dir: Path) -> None:
 
 def upsert_many(results_root: Path, entries: list[tuple[Result, Path]]) -> None:
     """Index many results in one transaction (imports, rebuilds)."""
-    with closing(connect(results_root)) as conn, conn:
+    with session(results_root) as conn, conn:
         for result, run_dir in entries:
             _insert(conn, result, str(run_dir.resolve()))
 
@@ -99,25 +115,25 @@ def load_results(results_root: Path) -> list[Result]:
     """Every indexed result, oldest first."""
     if not (results_root / INDEX_FILE).exists():
         return []
-    with closing(connect(results_root)) as conn:
+    with session(results_root) as conn:
         rows = conn.execute("SELECT result_json FROM trials ORDER BY finished_at, run_id").fetchall()
-    return [Result.model_validate_json(row[0]) for row in rows]
+    return [_result(row[0], results_root) for row in rows]
 
 
 def results_by_run(results_root: Path) -> dict[str, tuple[Result, Path]]:
     """Every indexed result with its run directory, by run id."""
     if not (results_root / INDEX_FILE).exists():
         return {}
-    with closing(connect(results_root)) as conn:
+    with session(results_root) as conn:
         rows = conn.execute("SELECT run_id, result_json, run_dir FROM trials").fetchall()
-    return {run_id: (Result.model_validate_json(data), Path(run_dir)) for run_id, data, run_dir in rows}
+    return {run_id: (_result(data, results_root), Path(run_dir)) for run_id, data, run_dir in rows}
 
 
 def load_records(results_root: Path) -> list[TrialRecord]:
     """Every indexed trial as the leaderboard sees it, oldest first."""
     if not (results_root / INDEX_FILE).exists():
         return []
-    with closing(connect(results_root)) as conn:
+    with session(results_root) as conn:
         rows = conn.execute(f"SELECT {', '.join(_TRIAL_COLUMNS)} FROM trials ORDER BY finished_at, run_id").fetchall()
     markers = _TRIAL_COLUMNS.index("markers")
     unaudited = _TRIAL_COLUMNS.index("unaudited")
@@ -131,7 +147,7 @@ def load_records(results_root: Path) -> list[TrialRecord]:
 
 
 def upsert_baselines(results_root: Path, baselines: list[Baseline]) -> None:
-    with closing(connect(results_root)) as conn, conn:
+    with session(results_root) as conn, conn:
         conn.executemany("INSERT OR REPLACE INTO baselines VALUES (?,?,?,?,?,?)",
                          [(b.model, b.benchmark, b.kind, b.score, b.source, iso_now()) for b in baselines])
 
@@ -139,13 +155,13 @@ def upsert_baselines(results_root: Path, baselines: list[Baseline]) -> None:
 def load_baselines(results_root: Path) -> list[Baseline]:
     if not (results_root / INDEX_FILE).exists():
         return []
-    with closing(connect(results_root)) as conn:
+    with session(results_root) as conn:
         rows = conn.execute("SELECT model, benchmark, kind, score, source FROM baselines ORDER BY kind, model, benchmark").fetchall()
     return [Baseline(*row) for row in rows]
 
 
 def rebuild(results_root: Path) -> int:
     """Re-index every ``*/result.json`` below ``results_root``; returns how many were indexed."""
-    entries = [(Result.model_validate_json(path.read_text()), path.parent) for path in sorted(results_root.glob("*/result.json"))]
+    entries = [(read_model(path, Result), path.parent) for path in sorted(results_root.glob("*/result.json"))]
     upsert_many(results_root, entries)
     return len(entries)
