@@ -15,7 +15,7 @@ from typing import Any
 
 from posttrainbench.catalog import TokenStep, get_benchmark
 from posttrainbench.config import TrialConfig
-from posttrainbench.errors import StageError
+from posttrainbench.errors import ERROR_PREFIX, StageError
 from posttrainbench.fileio import iso_now, read_json, tail_lines, write_json_atomic
 from posttrainbench.paths import RunPaths
 
@@ -89,5 +89,19 @@ def run_ladder(config: TrialConfig, paths: RunPaths) -> dict[str, Any]:
             write_json_atomic(paths.metrics, metrics)
             return metrics
     last = _done_attempts(paths)[-1] if plan else None
-    tail = tail_lines(paths.root / last["log"]) if last else []
-    raise StageError("evaluate", f"all {len(plan)} evaluation attempts failed; last: {tail[-1] if tail else 'no output'}")
+    reason = failure_reason(last, paths) if last else "no attempt planned"
+    raise StageError("evaluate", f"all {len(plan)} evaluation attempts failed; last: {reason}")
+
+
+def failure_reason(attempt: dict[str, Any], paths: RunPaths) -> str:
+    """Why an attempt failed, in one line: the evaluator's own error line (``ptb: error: ...``, the last of
+    its kind in the log), else the log's last non-blank line, else how the process ended."""
+    lines = [line.strip() for line in tail_lines(paths.root / attempt["log"], 200) if line.strip()]
+    errors = [line.removeprefix(ERROR_PREFIX) for line in lines if line.startswith(ERROR_PREFIX)]
+    if errors:
+        return errors[-1]
+    if attempt["exit_code"] is None:
+        return f"timed out after {attempt['seconds']:.0f}s"
+    if lines:
+        return lines[-1]
+    return f"the evaluator exited with code {attempt['exit_code']} and no output"

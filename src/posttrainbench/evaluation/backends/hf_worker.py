@@ -93,7 +93,8 @@ class WorkerHandle:
         except (EOFError, OSError):  # end of file or connection reset: the process is gone
             self._died()
         if status == "error":
-            raise EvaluationError(f"hf generation failed: {value.strip().splitlines()[-1]}\n{value}")
+            print(value, file=sys.stderr)  # the generation process's traceback, for the evaluation's log
+            raise EvaluationError(f"hf generation failed: {value.strip().splitlines()[-1]}")  # the cause, one line
         return value
 
     def _died(self) -> NoReturn:
