@@ -19,11 +19,14 @@ from typing import Any
 
 from posttrainbench.agents.trace import Event, Trace, transcript
 from posttrainbench.catalog import get_benchmark
+from posttrainbench.fileio import tail_lines
 from posttrainbench.paths import RunPaths
 from posttrainbench.report.scoring import MARKERS, Row, Weights
-from posttrainbench.report.tables import MARKER_CODES
+from posttrainbench.report.tables import MARKER_CODES, UNAUDITED_NOTE
 from posttrainbench.results.schema import Result
 
+AGENT_LOG_TAIL = 40
+"""Lines of the agent's log shown on the page of a trial that did not succeed."""
 TRANSCRIPT_LIMIT = 400_000
 """Characters of transcript shown on a run page (the run directory keeps all of it)."""
 UPSTREAM_AGENTS = {"claude": "claude-code", "gemini": "gemini-cli"}
@@ -48,6 +51,7 @@ def write_report(out: Path, rows: list[Row], weights: Weights, results: dict[str
         "benchmarks": [{"id": b, "name": get_benchmark(b).name} for b in weights.by_benchmark],
         "models": sorted({m for row in rows if not row.reference for by_model in row.cells.values() for m in by_model}),
         "markers": [{"id": m, "code": MARKER_CODES[m], "text": MARKERS[m]} for m in MARKER_CODES],
+        "unaudited_note": UNAUDITED_NOTE,
         "pages": pages, "rows": [row.to_dict() for row in rows],
     }
     (out / "data.js").write_text("window.PTB_REPORT = " + json.dumps(data, separators=(",", ":")) + ";\n")
@@ -79,6 +83,7 @@ def run_page(result: Result, run_dir: Path) -> str:
         f'<p><a href="../index.html">&larr; leaderboard</a></p><h1>{_e(result.label)}</h1>',
         f'<p class="sub">{_e(result.model)} &middot; {_e(result.benchmark)} &middot; seed {result.seed}</p>',
         _table(["", ""], [[k, v] for k, v in facts], "facts"),
+        _failure(result, paths),
         "<h2>Audit verdicts</h2>",
         _table(["check", "verdict", "evidence"], [[v.get("check"), _badge(str(v.get("verdict"))), v.get("evidence", "")] for v in result.verdicts], "verdicts", raw=(1,))
         if result.verdicts else "<p>No audit verdicts.</p>",
@@ -90,6 +95,31 @@ def run_page(result: Result, run_dir: Path) -> str:
         "<h2>Transcript</h2>", _transcript(trace, paths),
     ]
     return _page(f"{result.label} · {result.model} · {result.benchmark}", "\n".join(body), "../")
+
+
+def _failure(result: Result, paths: RunPaths) -> str:
+    """Why a trial did not succeed, on its page: the error, the failed stage's log and the end of the agent's log."""
+    if result.status == "success":
+        return ""
+    solve = result.solve or {}
+    if result.error:
+        why = f"{result.error.stage}: {result.error.message}"
+    else:
+        code = solve.get("exit_code")
+        why = (f"{result.status}: the agent left no final_model; it ended {solve.get('reason', '?')}"
+               + ("" if code is None else f" (exit code {code})"))
+    parts = ['<section class="failure"><h2>Why it failed</h2>', f'<p class="message">{_e(why)}</p>']
+    agent_log = str(paths.output_log.relative_to(paths.root))
+    if result.error and result.error.log_tail and result.error.log != agent_log:
+        parts.append(f"<h3>Last lines of {_e(result.error.log)}</h3>{_log_block(result.error.log_tail)}")
+    tail = tail_lines(paths.output_log, AGENT_LOG_TAIL)
+    parts.append(f"<h3>Last {len(tail)} lines of {_e(agent_log)}</h3>{_log_block(tail, 'agent-log')}"
+                 if tail else f"<p>No agent log ({_e(agent_log)} is missing or empty).</p>")
+    return "".join(parts) + "</section>"
+
+
+def _log_block(lines: list[str], cls: str = "") -> str:
+    return f'<pre class="log-tail {cls}">' + _e("\n".join(lines)) + "</pre>"
 
 
 def _trace(result: Result, paths: RunPaths) -> Trace | None:

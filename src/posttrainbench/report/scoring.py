@@ -101,6 +101,8 @@ class Row:
     reference: str | None = None
     """For a reference row (baselines, published values): where its numbers come from."""
     agents: list[str] = field(default_factory=list)
+    unaudited_cells: int = 0
+    """Cells whose integrity checks did not run (verdict ``unknown``): their scores count, unverified."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -108,7 +110,7 @@ class Row:
             "ci95": list(self.ci95) if self.ci95 else None, "seed_scores": {str(k): v for k, v in self.seed_scores.items()},
             "benchmarks": self.benchmarks, "models": self.models, "marker_counts": self.marker_counts,
             "cells_without_value": self.cells_without_value, "trials": self.trials, "time": self.time, "usage": self.usage,
-            "reference": self.reference, "agents": self.agents,
+            "reference": self.reference, "agents": self.agents, "unaudited_cells": self.unaudited_cells,
             "cells": {str(seed): {model: {b: c.to_dict() for b, c in cells.items()} for model, cells in by_model.items()}
                       for seed, by_model in self.cells.items()},
         }
@@ -178,6 +180,7 @@ def score_cells(name: str, cells: dict[int, dict[str, dict[str, Cell]]], w: Weig
         n_seeds=len(scores), ci95=bootstrap_ci(scores), seed_scores=seed_scores, benchmarks=per_benchmark,
         models={model: mean(values) for model, values in model_scores.items()}, cells=cells, marker_counts=dict(markers),
         cells_without_value=sum(cell.value is None for cell in all_cells), trials=0, time={}, usage={},
+        unaudited_cells=sum(cell.unaudited for cell in all_cells),
     )
 
 

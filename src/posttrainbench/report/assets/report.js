@@ -17,7 +17,8 @@
   // A row as seen with the base-model filter: all models (the scored row) or one model's cells only.
   function view(row, model) {
     if (!model) {
-      return { score: row.score, std: row.std, n: row.n_seeds, benchmarks: row.benchmarks, markers: row.marker_counts };
+      return { score: row.score, std: row.std, n: row.n_seeds, benchmarks: row.benchmarks, markers: row.marker_counts,
+        unaudited: row.unaudited_cells || 0 };
     }
     const seeds = Object.values(row.cells).filter((byModel) => byModel[model]);
     if (!seeds.length) return null;
@@ -25,12 +26,14 @@
       D.benchmarks.reduce((s, b) => s + D.weights[b.id] * (byModel[model][b.id].value || 0), 0));
     const benchmarks = {};
     const markers = {};
+    let unaudited = 0;
     for (const b of D.benchmarks) {
       const values = seeds.map((byModel) => byModel[model][b.id].value);
       benchmarks[b.id] = values.some((v) => v != null) ? mean(values.map((v) => v || 0)) : null;
       for (const byModel of seeds) for (const m of byModel[model][b.id].markers) markers[m] = (markers[m] || 0) + 1;
+      unaudited += seeds.filter((byModel) => byModel[model][b.id].unaudited).length;
     }
-    return { score: mean(perSeed), std: sampleStd(perSeed), n: seeds.length, benchmarks, markers };
+    return { score: mean(perSeed), std: sampleStd(perSeed), n: seeds.length, benchmarks, markers, unaudited };
   }
 
   function heat(v) {
@@ -46,6 +49,9 @@
       .join(" ") || "-";
   }
 
+  // Not a marker: the cell's score counts, but no integrity check vouches for it.
+  const unauditedBadge = (n) => (n ? ` <span class="marker unaudited" title="${esc(D.unaudited_note)}">unaudited ${n}</span>` : "");
+
   function cellGrid(row, model) {
     const models = model ? [model] : D.models.filter((m) => Object.values(row.cells).some((byModel) => byModel[m]));
     return Object.entries(row.cells).map(([seed, byModel]) => {
@@ -53,7 +59,8 @@
       const body = models.filter((m) => byModel[m]).map((m) => `<tr><th>${esc(m)}</th>${D.benchmarks.map((b) => {
         const cell = byModel[m][b.id];
         const marks = cell.markers.map((x) => `<sup title="${esc(codes[x] ? codes[x].text : x)}">${codes[x] ? codes[x].code : x}</sup>`).join("");
-        const text = `${pct(cell.value)}${marks}`;
+        const unaudited = cell.unaudited ? `<sup class="unaudited" title="${esc(D.unaudited_note)}">U</sup>` : "";
+        const text = `${pct(cell.value)}${marks}${unaudited}`;
         const page = cell.run_id && D.pages[cell.run_id];
         return `<td ${heat(cell.value)}>${page ? `<a class="run-link" href="runs/${esc(page)}">${text}</a>` : text}</td>`;
       }).join("")}</tr>`).join("");
@@ -77,7 +84,7 @@
         <td>${i + 1}</td><td><button class="toggle" title="show this row's cells and runs">${esc(row.name)}</button>${
           row.reference ? `<div class="ref" title="${esc(row.reference)}">reference</div>` : ""}</td>
         <td class="score">${score}</td><td>${v.n}</td>${D.benchmarks.map((b) => `<td class="bench" ${heat(v.benchmarks[b.id])}>${pct(v.benchmarks[b.id])}</td>`).join("")}
-        <td>${markerBadges(v.markers)}</td><td>${time}</td><td>${cost}</td></tr>
+        <td>${markerBadges(v.markers)}${unauditedBadge(v.unaudited)}</td><td>${time}</td><td>${cost}</td></tr>
         <tr class="details" hidden><td colspan="${7 + D.benchmarks.length}">${cellGrid(row, model)}</td></tr>`;
     }).join("");
     for (const button of document.querySelectorAll("#leaderboard .toggle")) {
@@ -123,6 +130,7 @@
   for (const m of D.models) $("#model-filter").insertAdjacentHTML("beforeend", `<option value="${esc(m)}">${esc(m)}</option>`);
   $("#model-filter").addEventListener("change", render);
   $("#legend").innerHTML = "<h3>Markers</h3><ul>" + D.markers.map((m) => `<li><span class="marker m-${m.id}">${m.code}</span> ${esc(m.text)}</li>`).join("") +
+    `<li><span class="marker unaudited">unaudited</span> (<sup>U</sup> in a cell) ${esc(D.unaudited_note)}</li>` +
     "</ul><p>A marked cell counts the base model's zero-shot score instead of the trial's. Numbers after a marker count the cells." +
     " Cell colour: darker is higher (0-100%). Reference rows are baselines or published values, not agents.</p>";
   render();
