@@ -143,6 +143,29 @@ def test_humaneval_runs_real_tests_on_the_real_problems(tiny_model: Path, humane
     assert metrics["n"] == 12 and metrics["accuracy"] == pytest.approx(10 / 12)
 
 
+
+@pytest.mark.requires_bwrap
+def test_a_code_jail_that_cannot_run_the_interpreter_fails_the_evaluation(tiny_model: Path, humaneval_data: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never a score of 0 for code that could not run: the evaluation fails and says why."""
+    import sys
+
+    from posttrainbench.evaluation import code_jail
+
+    interpreter_dir = str(Path(sys.executable).resolve().parent)
+    hidden = [*code_jail.jail_arguments(), "--tmpfs", interpreter_dir]  # as if the jail hid the interpreter
+    monkeypatch.setattr(code_jail, "jail_arguments", lambda: hidden)
+    code_jail.check_interpreter.cache_clear()
+    problems = [json.loads(line) for line in gzip.open(humaneval_data, "rt")]
+    solutions = {p["prompt"]: p["canonical_solution"] for p in problems}
+    try:
+        assert code_jail.mode() == "bubblewrap"
+        with pytest.raises(PtbError, match="code jail .* cannot run"):
+            run(tiny_model, "humaneval", humaneval_data,
+                scripted(lambda messages: next(s for p, s in solutions.items() if messages[-1].text.endswith(p))), limit=2)
+    finally:
+        code_jail.check_interpreter.cache_clear()
+
 # --- BFCL ----------------------------------------------------------------------------------------------------
 
 def test_bfcl_ground_truth_parsing_follows_the_original() -> None:

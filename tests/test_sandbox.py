@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import site
 import socket
-import tempfile
 import subprocess
+import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -115,3 +118,41 @@ def test_scratch_below_a_system_directory(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["var=1", "usr=ok"]
     assert (tmp_path / "ws" / "ws_file").is_file() and not Path("/var/probe").exists()
+
+
+def test_kernel_settings_and_cgroups_are_read_only(tmp_path: Path) -> None:
+    proc = run_in_sandbox(tmp_path, "echo 1 > /proc/sys/vm/drop_caches; echo proc=$?; mkdir /sys/fs/cgroup/ptb-probe; "
+                                    "echo cgroup=$?; ls -A /sys/fs/cgroup | wc -l; grep CapEff /proc/self/status")
+    lines = proc.stdout.split("\n")
+    assert lines[:3] == ["proc=1", "cgroup=1", "0"], proc.stdout  # the cgroup tree is hidden and read-only
+    assert lines[3].split() == ["CapEff:", "0000000000000000"]  # root of its namespace, without capabilities
+
+
+def test_harness_installed_under_tmp_runs_a_trial_and_the_code_jail(tmp_path: Path) -> None:
+    """The sandbox and the code jail give their process a private /tmp, yet keep the harness's own
+    interpreter and package reachable when both live under /tmp (a virtual environment made there)."""
+    import posttrainbench
+
+    home = Path(tempfile.mkdtemp(prefix="ptb venv ", dir="/tmp"))  # a space in the path, too
+    try:
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(home / "venv")], check=True)
+        python = home / "venv" / "bin" / "python"
+        site_dir = Path(subprocess.run([python, "-c", "import site; print(site.getsitepackages()[0])"],
+                                       capture_output=True, text=True, check=True).stdout.strip())
+        (site_dir / "deps.pth").write_text("\n".join(site.getsitepackages()) + "\n")  # torch, inspect, ...
+        shutil.copytree(Path(posttrainbench.__file__).parent, site_dir / "posttrainbench")
+        entry = "from posttrainbench.cli import main; main()"
+        env = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}  # the copy under /tmp
+        trial = subprocess.run([python, "-c", entry, "quickstart", "--dir", str(home / "qs"), "--sandbox", "bubblewrap"],
+                               capture_output=True, text=True, timeout=300, cwd=home, env=env)
+        assert trial.returncode == 0, trial.stderr[-2000:]
+        [result] = (home / "qs" / "results").glob("*/result.json")
+        assert json.loads(result.read_text())["status"] == "success"
+        jail = ("import asyncio, posttrainbench; from posttrainbench.evaluation import code_jail as jail; "
+                "print(posttrainbench.__file__, jail.mode(), asyncio.run(jail.run_python('assert sum([1, 2]) == 3', 30))[0])")
+        checked = subprocess.run([python, "-c", jail], capture_output=True, text=True, timeout=120, cwd=home, env=env)
+        assert checked.returncode == 0, checked.stderr
+        module, mode, passed = checked.stdout.rsplit(" ", 2)
+        assert module.startswith(str(home)) and (mode, passed.strip()) == ("bubblewrap", "True")
+    finally:
+        shutil.rmtree(home, ignore_errors=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -129,3 +130,44 @@ def test_resume_after_the_harness_is_killed_mid_solve(tiny_model: Path, demo_gsm
     assert result.solve and result.solve["segments"] == 2 and result.solve["reason"] == "normal"
     state = json.loads(RunPaths(isolated_env / "results" / config.run_id).stage_started("solve").read_text())
     assert state["segments"][0]["reason"] == "interrupted" and state["segments"][0]["wall_seconds"] >= 0
+
+
+def test_hostile_agent_changes_nothing_on_the_host(tiny_model: Path, demo_gsm8k: Path, isolated_env: Path) -> None:
+    """An agent (uid 0 inside) attacks the host's /, the invoking user's home, the cgroup tree and a kernel
+    setting; none of it reaches the host or the run directory, and the trial still records its result."""
+    tag = f"ptb-test-{os.getpid()}-{isolated_env.name}"
+    victim, link, secret_file = Path(f"/{tag}-victim"), Path(f"/{tag}-link"), Path.home() / f".{tag}-credentials"
+    secret = f"SECRET-{tag}-do-not-leak"
+    setting = Path("/proc/sys/kernel/printk_ratelimit")
+    before = setting.read_text()
+    escapes = [Path(f"/{tag}-new"), Path(f"/{tag}-dir"), Path(f"/{tag}-link2"),
+               Path(f"/sys/fs/cgroup/{tag}"), Path(f"/sys/fs/cgroup/memory/{tag}")]
+    command = f"""
+        touch /{tag}-new; mkdir /{tag}-dir; echo pwned > /{tag}-dir/f
+        echo pwned > {victim}; rm -f {link}; ln -s /etc /{tag}-link2
+        mkdir /sys/fs/cgroup/{tag} /sys/fs/cgroup/memory/{tag}; echo 12345 > {setting}
+        cat {secret_file} > stolen.txt; cp -r {Path.home()} home-copy; cat {secret_file}; ls -A {Path.home()}
+        cp -r "$PTB_BASE_MODEL_PATH" final_model
+    """
+    victim.write_text("original\n")
+    os.symlink("usr/bin", link)
+    secret_file.write_text(secret)
+    try:
+        result = api.run(config_for(tiny_model, demo_gsm8k, command=command))
+        assert result.status == "success", result.error
+        assert json.loads((isolated_env / "results" / result.run_id / "result.json").read_text())["submitted"]
+        assert victim.read_text() == "original\n" and os.readlink(link) == "usr/bin"
+        assert [path for path in escapes if os.path.lexists(path)] == []
+        assert setting.read_text() == before
+        run_dir = isolated_env / "results" / result.run_id
+        leaked = [path for path in run_dir.rglob("*") if path.is_file() and secret.encode() in path.read_bytes()]
+        assert leaked == []
+        assert f"{secret_file}: No such file or directory" in (run_dir / "agent" / "output.log").read_text()  # hidden
+    finally:
+        for path in [victim, link, secret_file, *escapes]:
+            if path.is_dir() and not path.is_symlink():
+                path.rmdir() if path.is_relative_to("/sys") else shutil.rmtree(path)
+            elif os.path.lexists(path):
+                path.unlink()
+        if setting.read_text() != before:
+            setting.write_text(before)

@@ -137,7 +137,7 @@ class Bubblewrap(Sandbox):
             "bwrap", "--unshare-user", "--uid", "0", "--gid", "0",
             "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
             *([] if spec.network else ["--unshare-net"]),
-            "--die-with-parent", "--new-session",
+            "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             "--bind", str(spec.scratch / "root"), "/",
             *kernel_interfaces(),
             "--dev", "/dev", "--tmpfs", "/run",
