@@ -20,6 +20,20 @@ def _gpus() -> tuple[bool, str]:
     return (proc.returncode == 0 and bool(names)), ", ".join(names) or proc.stderr.strip()[:120]
 
 
+def _code_jail() -> dict[str, Any]:
+    """Start this interpreter in the HumanEval code jail, as scoring does."""
+    from posttrainbench.errors import EvaluationError
+    from posttrainbench.evaluation import code_jail
+
+    try:
+        code_jail.check_interpreter()
+    except EvaluationError as error:
+        return {"check": "code jail", "ok": False, "detail": str(error)}
+    isolated = code_jail.mode() == "bubblewrap"
+    detail = "works (bubblewrap)" if isolated else "works, without isolation: bubblewrap cannot start here"
+    return {"check": "code jail", "ok": isolated, "detail": detail}
+
+
 def _scaffolds() -> list[Any]:
     from posttrainbench.agents import agent_names
     from posttrainbench.agents.scaffold import ScaffoldAgent
@@ -35,6 +49,7 @@ def checks() -> list[dict[str, Any]]:
         problem = sandbox.problem()
         detail = "no isolation (debug only)" if not sandbox.isolates else (problem or "works")
         rows.append({"check": f"sandbox {name}", "ok": problem is None, "detail": detail})
+    rows.append(_code_jail())
     ok, detail = _gpus()
     rows.append({"check": "GPUs", "ok": ok, "detail": detail})
     for extra, module in (("[hf] evaluator", "inspect_ai"), ("[hf] torch", "torch"), ("[hf] transformers", "transformers"),
