@@ -1,10 +1,20 @@
-"""Bad input gives one line on stderr, exit code 2 and no traceback."""
+"""The error contract of the real ``ptb`` process: bad input and usage errors give one line on stderr, exit
+code 2 and no traceback; a trial that does not succeed exits 1; ``--version`` exits 0."""
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 from conftest import ptb
+from posttrainbench import __version__, api
+from posttrainbench.paths import STAGES, RunPaths
+from posttrainbench.trial import Trial
 
 
 def assert_one_line_error(proc, fragment: str) -> None:  # type: ignore[no-untyped-def]
@@ -14,42 +24,163 @@ def assert_one_line_error(proc, fragment: str) -> None:  # type: ignore[no-untyp
     assert len(lines) == 1 and lines[0].startswith("ptb: error:") and fragment in lines[0], proc.stderr
 
 
-def test_unknown_benchmark(tiny_model: Path) -> None:
-    proc = ptb("run", "--agent", "copy-base", "--model", str(tiny_model), "--family", "qwen3", "--benchmark", "mmlu")
-    assert_one_line_error(proc, "unknown benchmark 'mmlu'")
+def run_dir(results: Path, tiny_model: Path, run_id: str = "gsm8k_tiny_copy-base_s0_20261201T000000Z_ab12") -> RunPaths:
+    """A run directory with its config and every stage marked done, as a finished trial leaves it (no work)."""
+    config = api.make_config(agent="copy-base", model=str(tiny_model), family="qwen3", benchmark="gsm8k", hours=1,
+                             sandbox="none", device="cpu", run_id=run_id)
+    paths = Trial.create(config, results / run_id).paths
+    for stage in STAGES:
+        paths.stage_marker(stage).parent.mkdir(parents=True, exist_ok=True)
+        paths.stage_marker(stage).write_text(json.dumps({"stage": stage, "seconds": 0, "data": {"submitted": False}}))
+    return paths
 
 
-def test_missing_model_path(tmp_path: Path) -> None:
-    proc = ptb("run", "--agent", "copy-base", "--model", str(tmp_path / "nope"), "--benchmark", "gsm8k")
-    assert_one_line_error(proc, "neither a catalog id")
+def corrupt_result(tmp: Path, tiny_model: Path) -> Path:
+    paths = run_dir(tmp / "results", tiny_model)
+    paths.result.write_text('{"run_id": ')  # cut off mid-write
+    return paths.root
 
 
-def test_catalog_model_not_in_cache() -> None:
-    proc = ptb("run", "--agent", "copy-base", "--model", "Qwen/Qwen3-1.7B-Base", "--benchmark", "gsm8k")
-    assert_one_line_error(proc, "not in the HF cache")
+def corrupt_config(tmp: Path, tiny_model: Path) -> Path:
+    paths = run_dir(tmp / "results", tiny_model)
+    paths.config.write_text("not json")
+    return paths.root
 
 
-def test_local_model_without_family(tiny_model: Path) -> None:
-    proc = ptb("run", "--agent", "copy-base", "--model", str(tiny_model), "--benchmark", "gsm8k")
-    assert_one_line_error(proc, "--family")
+def corrupt_index(tmp: Path) -> Path:
+    (tmp / "results").mkdir()
+    (tmp / "results" / "index.sqlite").write_bytes(b"this is not an SQLite database" * 10)
+    return tmp / "results"
 
 
-def test_unwritable_results_dir(tiny_model: Path, tmp_path: Path) -> None:
-    blocker = tmp_path / "a-file"
-    blocker.write_text("")
-    proc = ptb("run", "--agent", "copy-base", "--model", str(tiny_model), "--family", "qwen3", "--benchmark", "gsm8k",
-               "--results", str(blocker / "results"))
-    assert_one_line_error(proc, "cannot create results directory")
+def a_file(tmp: Path) -> Path:
+    (tmp / "a-file").write_text("")
+    return tmp / "a-file"
 
 
-def test_command_agent_without_command(tiny_model: Path) -> None:
-    proc = ptb("run", "--agent", "command", "--model", str(tiny_model), "--family", "qwen3", "--benchmark", "gsm8k")
-    assert_one_line_error(proc, "--agent-command")
+def without_hf_extra(tmp: Path) -> dict[str, str]:
+    """An environment in which ``import inspect_ai`` fails as it does without the [hf] extra."""
+    package = tmp / "shadow" / "inspect_ai"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'inspect_ai'\", name='inspect_ai')\n")
+    return {"PYTHONPATH": os.pathsep.join(filter(None, [str(tmp / "shadow"), os.environ.get("PYTHONPATH")]))}
 
 
-def test_resume_of_a_non_run_directory(tmp_path: Path) -> None:
-    assert_one_line_error(ptb("resume", str(tmp_path)), "not a run directory")
+@dataclass
+class Case:
+    id: str
+    argv: Callable[[Path, Path], list[str]]
+    """(tmp_path, tiny model) -> arguments of ptb."""
+    fragment: str
+    """Text the error line must hold: the cause."""
+    env: Callable[[Path], dict[str, str]] = field(default=lambda tmp: {})
 
 
-def test_eval_of_a_missing_model(tmp_path: Path) -> None:
-    assert_one_line_error(ptb("eval", "--model-path", str(tmp_path / "x"), "--benchmark", "gsm8k"), "does not exist")
+def run_args(model: Path, *extra: str) -> list[str]:
+    return ["run", "--agent", "copy-base", "--model", str(model), "--family", "qwen3", "--benchmark", "gsm8k", *extra]
+
+
+CASES = [
+    # usage errors, raised by typer's own copy of click
+    Case("unknown option", lambda t, m: ["status", "--bogus"], "No such option: --bogus"),
+    Case("unknown top-level option", lambda t, m: ["--bogus"], "No such option: --bogus"),
+    Case("unknown command", lambda t, m: ["nosuch"], "No such command 'nosuch'"),
+    Case("missing option", lambda t, m: ["run"], "Missing option '--agent'"),
+    Case("option without its value", lambda t, m: ["run", "--agent"], "requires an argument"),
+    Case("missing argument", lambda t, m: ["resume"], "Missing argument"),
+    Case("not a number", lambda t, m: run_args(m, "--hours", "abc"), "Invalid value for '--hours'"),
+    Case("limit below 1", lambda t, m: ["eval", "--model-path", str(m), "--benchmark", "gsm8k", "--limit", "0"], "'--limit'"),
+    # bad values ptb checks itself
+    Case("unknown benchmark", lambda t, m: ["run", "--agent", "copy-base", "--model", str(m), "--family", "qwen3", "--benchmark", "mmlu"],
+         "unknown benchmark 'mmlu'"),
+    Case("missing model path", lambda t, m: ["run", "--agent", "copy-base", "--model", str(t / "nope"), "--benchmark", "gsm8k"],
+         "neither a catalog id"),
+    Case("catalog model not in the cache", lambda t, m: ["run", "--agent", "copy-base", "--model", "Qwen/Qwen3-1.7B-Base", "--benchmark", "gsm8k"],
+         "not in the HF cache"),
+    Case("local model without family", lambda t, m: ["run", "--agent", "copy-base", "--model", str(m), "--benchmark", "gsm8k"], "--family"),
+    Case("unwritable results folder", lambda t, m: run_args(m, "--results", str(a_file(t) / "results")), "cannot create results directory"),
+    Case("command agent without command", lambda t, m: ["run", "--agent", "command", "--model", str(m), "--family", "qwen3", "--benchmark", "gsm8k"],
+         "--agent-command"),
+    Case("run --device gpu", lambda t, m: run_args(m, "--device", "gpu"), "unknown --device 'gpu'"),
+    Case("run --eval-backend", lambda t, m: run_args(m, "--eval-backend", "tgi"), "unknown --eval-backend 'tgi'"),
+    Case("run --eval-profile", lambda t, m: run_args(m, "--eval-profile", "turbo"), "unknown --eval-profile 'turbo'"),
+    Case("negative grace minutes", lambda t, m: run_args(m, "--grace-minutes", "-1"), "grace_minutes"),
+    Case("bad PTB_MONITOR_INTERVAL", lambda t, m: run_args(m), "PTB_MONITOR_INTERVAL", env=lambda t: {"PTB_MONITOR_INTERVAL": "often"}),
+    Case("eval --device gpu", lambda t, m: ["eval", "--model-path", str(m), "--benchmark", "gsm8k", "--device", "gpu"], "unknown --device 'gpu'"),
+    Case("eval of a missing model", lambda t, m: ["eval", "--model-path", str(t / "x"), "--benchmark", "gsm8k"], "does not exist"),
+    Case("eval without the [hf] extra", lambda t, m: ["eval", "--model-path", str(m), "--benchmark", "gsm8k", "--device", "cpu"],
+         "pip install 'posttrainbench[hf]'", env=without_hf_extra),
+    Case("baseline --device gpu", lambda t, m: ["baseline", "--models", str(m), "--kind", "base_zero_shot", "--device", "gpu"],
+         "unknown --device 'gpu'"),
+    Case("baseline --backend", lambda t, m: ["baseline", "--models", str(m), "--kind", "base_zero_shot", "--backend", "tgi"],
+         "unknown --backend 'tgi'"),
+    # results on disk
+    Case("resume of a non-run directory", lambda t, m: ["resume", str(t)], "not a run directory"),
+    Case("resume with a corrupt result.json", lambda t, m: ["resume", str(corrupt_result(t, m))], "result.json: not valid JSON"),
+    Case("resume with a corrupt config.json", lambda t, m: ["resume", str(corrupt_config(t, m))], "config.json: not valid JSON"),
+    Case("status with a corrupt result.json", lambda t, m: ["status", "--results", str(corrupt_result(t, m).parent)], "result.json: not valid JSON"),
+    Case("status --results naming a file", lambda t, m: ["status", "--results", str(a_file(t))], "is not a directory"),
+    Case("report --results naming a file", lambda t, m: ["report", "--results", str(a_file(t))], "is not a directory"),
+    Case("report with a corrupt index", lambda t, m: ["report", "--results", str(corrupt_index(t))], "index.sqlite: file is not a database"),
+    Case("report --format html --out naming a file", lambda t, m: ["report", "--results", str(t), "--format", "html", "--out", str(a_file(t))],
+         "is a file"),
+    Case("report --format unknown", lambda t, m: ["report", "--results", str(t), "--format", "xml"], "unknown format 'xml'"),
+    Case("trace of a directory", lambda t, m: ["trace", "codex", str(t)], "is a directory"),
+    Case("trace of a missing file", lambda t, m: ["trace", "codex", str(t / "nope.jsonl")], "No such file"),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_bad_input_is_one_line_and_exit_code_2(case: Case, tiny_model: Path, tmp_path: Path) -> None:
+    argv = case.argv(tmp_path, tiny_model)
+    assert_one_line_error(ptb(*argv, env=case.env(tmp_path)), case.fragment)
+
+
+def test_debug_keeps_the_traceback() -> None:
+    proc = ptb("status", "--bogus", env={"PTB_DEBUG": "1"})
+    assert proc.returncode != 0 and "Traceback" in proc.stderr
+
+
+def test_version_and_help_state_the_exit_codes() -> None:
+    version = ptb("--version")
+    assert (version.returncode, version.stdout.strip(), version.stderr) == (0, f"ptb {__version__}", "")
+    help_text = " ".join(ptb("--help", env={"COLUMNS": "200"}).stdout.split())
+    assert "Exit codes: 0 success; 1 the work failed" in help_text and "2 bad input or usage" in help_text
+
+
+def test_a_failed_trial_exits_1_and_so_does_its_resume(tiny_model: Path, tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    proc = ptb("run", "--agent", "command", "--agent-command", "echo thinking; exit 3", "--model", str(tiny_model), "--family", "qwen3",
+               "--benchmark", "gsm8k", "--hours", "0.05", "--device", "cpu", "--sandbox", "none", "--results", str(results), "--json")
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    result = json.loads(proc.stdout)
+    assert result["status"] == "no_submission" and result["solve"]["exit_code"] == 3
+    resumed = ptb("resume", str(results / result["run_id"]))
+    assert resumed.returncode == 1 and "no_submission" in resumed.stdout, resumed.stderr[-2000:]
+
+
+def test_status_shows_whole_run_ids_on_a_narrow_terminal_and_in_a_pipe(tiny_model: Path, tmp_path: Path) -> None:
+    # two ids that differ only at the end: a truncated column would show them the same
+    ids = [f"gsm8k_tiny-qwen3-with-a-long-name_copy-base_s0_20261201T000000Z_ab1{n}" for n in (1, 2)]
+    for run_id in ids:
+        run_dir(tmp_path / "results", tiny_model, run_id)
+    for env in ({}, {"TTY_COMPATIBLE": "1", "COLUMNS": "100"}):  # a pipe; a terminal narrower than the table
+        proc = ptb("status", "--results", str(tmp_path / "results"), env=env)
+        assert proc.returncode == 0, proc.stderr
+        assert all(run_id in proc.stdout for run_id in ids), proc.stdout
+
+
+def test_status_lists_the_readable_runs_beside_a_corrupt_one(tiny_model: Path, tmp_path: Path) -> None:
+    good = run_dir(tmp_path / "results", tiny_model, "gsm8k_good_s0")
+    good.stage_marker("record").unlink()  # still in its record stage: no result.json needed
+    corrupt_result(tmp_path, tiny_model)
+    proc = ptb("status", "--results", str(tmp_path / "results"), "--json")
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+    states = {row["run_id"]: row["state"] for row in json.loads(proc.stdout)}
+    assert states["gsm8k_good_s0"] == "at record" and states["gsm8k_tiny_copy-base_s0_20261201T000000Z_ab12"].startswith("unreadable: ")
+
+
+def test_doctor_shows_the_extras_as_written_not_as_markup() -> None:
+    proc = ptb("doctor")
+    assert "[hf] evaluator" in proc.stdout and "[vllm] backend" in proc.stdout, proc.stdout
+    assert "pip install 'posttrainbench'" not in proc.stdout  # a hint that lost its [extra]

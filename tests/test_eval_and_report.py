@@ -23,3 +23,62 @@ def test_eval_refuses_data_without_train_split(tiny_model: Path, tmp_path: Path)
     (tmp_path / "d" / "test.jsonl").write_text('{"question": "1+1?", "answer": "#### 2"}\n')
     proc = ptb("eval", "--model-path", str(tiny_model), "--benchmark", "gsm8k", "--data", str(tmp_path / "d"), "--device", "cpu")
     assert proc.returncode == 2 and "no train file" in proc.stderr
+
+
+def test_a_failed_evaluation_says_why_on_its_one_line(tiny_model: Path, demo_gsm8k: Path, tmp_path: Path) -> None:
+    """The cause (here: the generation process cannot load the weights) travels from the evaluation process
+    to the trial's error, instead of the log's last, blank, line."""
+    import shutil
+
+    import pytest
+
+    from posttrainbench import api
+    from posttrainbench.config import EvalOverrides
+    from posttrainbench.errors import StageError
+    from posttrainbench.evaluation.ladder import run_ladder
+    from posttrainbench.paths import RunPaths
+
+    config = api.make_config(agent="copy-base", model=str(tiny_model), family="qwen3", benchmark="gsm8k", hours=1, sandbox="none",
+                             device="cpu", evaluation=EvalOverrides(limit=1, max_tokens=[8], data=str(demo_gsm8k)))
+    paths = RunPaths(tmp_path / "run")
+    shutil.copytree(tiny_model, paths.final_model)
+    (paths.final_model / "model.safetensors").write_text("not weights")
+    with pytest.raises(StageError) as failed:
+        run_ladder(config, paths)
+    message = str(failed.value)
+    assert "all 1 evaluation attempts failed; last: hf generation failed: " in message and "SafetensorError" in message
+    assert "\n" not in message
+
+
+def test_the_failure_reason_is_the_evaluators_error_line(tmp_path: Path) -> None:
+    from posttrainbench.evaluation.ladder import failure_reason
+    from posttrainbench.paths import RunPaths
+
+    paths = RunPaths(tmp_path)
+    log = tmp_path / "attempt-1.log"
+    attempt = {"attempt": 1, "exit_code": 1, "seconds": 3.0, "log": log.name}
+    log.write_text("Traceback (most recent call last):\n  ...\nValueError: boom\n\nptb: error: evaluation error: boom\n\n")
+    assert failure_reason(attempt, paths) == "evaluation error: boom"
+    log.write_text("Traceback (most recent call last):\nRuntimeError: a bug\n\n")  # a crash: no error line of ptb's
+    assert failure_reason(attempt, paths) == "RuntimeError: a bug"
+    log.write_text("")
+    assert failure_reason(attempt, paths) == "the evaluator exited with code 1 and no output"
+    assert failure_reason({**attempt, "exit_code": None}, paths) == "timed out after 3s"
+
+
+def test_quickstart_says_where_its_results_are(tiny_model: Path, tmp_path: Path) -> None:
+    import shutil
+
+    directory = tmp_path / "quick start"  # a space: the printed commands must still work when pasted
+    shutil.copytree(tiny_model, directory / "tiny-qwen3")  # skips building the model
+    proc = ptb("quickstart", "--dir", str(directory), "--sandbox", "none")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    results = directory / "results"
+    lines = proc.stdout.splitlines()
+    assert f"results:     {results}" in lines and f"HTML report: {results / 'report' / 'index.html'}  (open it in a browser, from disk)" in lines
+    assert f"  ptb report --results '{results}'" in lines and f"  ptb status --results '{results}'" in lines
+    assert (results / "report" / "index.html").is_file() and len(list((results / "report" / "runs").glob("*.html"))) == 1
+    run_dir = next(line.split(maxsplit=1)[1] for line in lines if line.startswith("run:"))
+    assert Path(run_dir).parent == results and (Path(run_dir) / "result.json").is_file()  # whole, never wrapped mid-name
+    status = ptb("status", "--results", str(results))
+    assert Path(run_dir).name in status.stdout

@@ -3,6 +3,8 @@ their spread, time, usage, and the published reference rows."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ from posttrainbench.catalog import all_benchmarks
 from posttrainbench.report import build
 from posttrainbench.report.published import BASE_ZERO_SHOT_PERCENT, INSTRUCT_PERCENT, published_rows
 from posttrainbench.report.scoring import bootstrap_ci, weights
-from posttrainbench.report.tables import to_csv, to_markdown
+from posttrainbench.report.tables import to_csv, to_json, to_markdown
 from posttrainbench.results import index
 from posttrainbench.results.index import Baseline
 from posttrainbench.results.schema import Result
@@ -115,6 +117,26 @@ def test_a_cell_without_trial_or_baseline_counts_zero_and_is_counted(tmp_path: P
     (row,) = rows
     assert row.score == pytest.approx(w.by_benchmark["gsm8k"] * 0.5) and row.std is None and row.ci95 is None
     assert row.cells_without_value == 6 and row.benchmarks["bfcl"] is None
+
+
+def test_unaudited_cells_are_marked_in_every_format(tmp_path: Path) -> None:
+    unknown = [{"check": "contamination", "verdict": "unknown"}, {"check": "disallowed_model", "verdict": "unknown"}]
+    index.upsert(tmp_path, trial("m1", "gsm8k", 0.5, verdicts=unknown), tmp_path / "a")
+    index.upsert(tmp_path, trial("m1", "bfcl", 0.4, verdicts=unknown), tmp_path / "b")
+    index.upsert(tmp_path, trial("m1", "gsm8k", 0.5, label="audited"), tmp_path / "c")
+    rows, w = build(tmp_path)
+    by_name = {row.name: row for row in rows}
+    assert (by_name["agent"].unaudited_cells, by_name["audited"].unaudited_cells) == (2, 0)
+    md = to_markdown(rows, w).splitlines()
+    head = [cell.strip() for cell in md[0].strip("|").split("|")]
+    agent_cells = [cell.strip() for cell in next(line for line in md if line.startswith("| agent ")).strip("|").split("|")]
+    audited_cells = [cell.strip() for cell in next(line for line in md if line.startswith("| audited ")).strip("|").split("|")]
+    column = head.index("unaudited")
+    assert (agent_cells[column], audited_cells[column]) == ("2", "-")
+    assert any(line.startswith("Unaudited: cells whose integrity checks did not run") for line in md)
+    table = list(csv.DictReader(io.StringIO(to_csv(rows, w))))
+    assert {row["name"]: row["unaudited"] for row in table} == {"agent": "2", "audited": "0"}
+    assert json.loads(to_json(rows, w))[0]["unaudited_cells"] in (0, 2)
 
 
 def test_bootstrap_interval_is_reproducible_and_brackets_the_mean() -> None:

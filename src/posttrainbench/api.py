@@ -78,6 +78,7 @@ def make_config(
     check_choice("--device", device, get_args(Device))
     check_choice("--eval-backend", evaluation.backend, BACKENDS)
     check_choice("--eval-profile", evaluation.profile, PROFILES)
+    settings.monitor_interval()  # a bad PTB_MONITOR_INTERVAL fails here, not in the middle of the solve stage
     spec = resolve_model(model, family)
     template = None
     if prompt_file is not None:

@@ -190,8 +190,8 @@ def run(
     device: Annotated[str, typer.Option(help="cuda (default) or cpu (demos and tests).")] = "cuda",
     prompt_file: Annotated[Optional[Path], typer.Option(help="Own prompt template with {model} {benchmark} {num_hours} {gpu_info}.")] = None,
     label: Annotated[Optional[str], typer.Option(help="Leaderboard row name (default: the agent name).")] = None,
-    limit: Annotated[Optional[int], typer.Option(help="Evaluate only N samples (not comparable; recorded).")] = None,
-    max_tokens: Annotated[Optional[list[int]], typer.Option(help="Token caps instead of the ladder (not comparable; recorded).")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="Evaluate only N samples (not comparable; recorded).", min=1)] = None,
+    max_tokens: Annotated[Optional[list[int]], typer.Option(help="Token caps instead of the ladder (not comparable; recorded).", min=1)] = None,
     eval_data: Annotated[Optional[str], typer.Option(help="Local data for the final evaluation instead of the pinned source.")] = None,
     eval_backend: Annotated[str, typer.Option(help="Final evaluation backend: auto, hf or vllm.")] = "auto",
     eval_profile: Annotated[str, typer.Option(help="Final evaluation profile: fast or upstream (same scores).")] = "fast",
@@ -301,18 +301,18 @@ def eval_(
     model_path: Annotated[Path, typer.Option(help="Model directory in Hugging Face format.")],
     benchmark: Annotated[str, typer.Option(help="Benchmark id (see `ptb benchmarks`).")],
     family: Annotated[Optional[str], typer.Option(help="Family of the base model: picks the fixed chat template (default: from config.json).")] = None,
-    limit: Annotated[Optional[int], typer.Option(help="Evaluate only the first N samples.")] = None,
-    max_tokens: Annotated[Optional[int], typer.Option(help="Token cap (default: the benchmark's first ladder step).")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="Evaluate only the first N samples.", min=1)] = None,
+    max_tokens: Annotated[Optional[int], typer.Option(help="Token cap (default: the benchmark's first ladder step).", min=1)] = None,
     data: Annotated[Optional[Path], typer.Option(help="Local data in the benchmark's published schema instead of the pinned source.")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     backend: Annotated[str, typer.Option(help="auto (vllm where installed with a GPU, else hf), hf or vllm.")] = "auto",
     profile: Annotated[str, typer.Option(help="fast (keeps the backend busy) or upstream (the original's concurrency and memory settings).")] = "fast",
-    max_connections: Annotated[Optional[int], typer.Option(help="Concurrent samples and generate calls in Inspect; also caps the hf batch size (default: the profile's).")] = None,
+    max_connections: Annotated[Optional[int], typer.Option(help="Concurrent samples and generate calls in Inspect; also caps the hf batch size (default: the profile's).", min=1)] = None,
     seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
     judge_base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint of the LLM judge (healthbench, arenahardwriting).")] = None,
     judge_model: Annotated[Optional[str], typer.Option(help="Judge model name.")] = None,
     judge_api_key_env: Annotated[str, typer.Option(help="Environment variable holding the judge's API key.")] = "OPENAI_API_KEY",
-    judge_concurrency: Annotated[int, typer.Option(help="Judge requests in flight at once.")] = 64,
+    judge_concurrency: Annotated[int, typer.Option(help="Judge requests in flight at once.", min=1)] = 64,
     judge_max_failure_rate: Annotated[float, typer.Option(help="Share of gradings allowed to fail all retries (default 0: any failure fails the evaluation).")] = 0.0,
     few_shot: Annotated[bool, typer.Option("--few-shot", help="Evaluate as the few-shot baseline: plain-text prompts without chat template, solved examples first, temperature 0.6, top-p 0.95.")] = False,
     json_output_file: Annotated[Optional[Path], typer.Option(help="Write the metrics JSON here.")] = None,
@@ -330,11 +330,12 @@ def eval_(
     - `ptb eval --model-path ./ckpt --benchmark healthbench --judge-base-url http://127.0.0.1:8000/v1 --judge-model m`
     """
     from posttrainbench.evaluation.judge import DEFAULT_BASE_URL, DEFAULT_MODEL, JudgeSettings
-    from posttrainbench.evaluation.runner import evaluate
+    from posttrainbench.evaluation.runner import check_device, evaluate
     from posttrainbench.fileio import write_json_atomic
 
     if not model_path.is_dir():
         raise PtbError(f"model path {model_path} does not exist or is not a directory")
+    check_device(device)  # before importing the evaluator, which takes seconds
     if not 0 <= judge_max_failure_rate <= 1:
         raise PtbError("--judge-max-failure-rate must be between 0 and 1")
     judge = JudgeSettings(base_url=judge_base_url or DEFAULT_BASE_URL, model=judge_model or DEFAULT_MODEL,
@@ -398,8 +399,8 @@ def baseline(
     kind: Annotated[Optional[str], typer.Option(help="base_zero_shot, instruct or base_few_shot (same as --few-shot) (default: from the catalog; needed for a local directory).")] = None,
     few_shot: Annotated[bool, typer.Option("--few-shot", help="Evaluate base models as the few-shot baseline (see `ptb eval --few-shot`); stored as base_few_shot.")] = False,
     family: Annotated[Optional[str], typer.Option(help="Family of a local model directory: qwen3, smollm3, gemma3.")] = None,
-    limit: Annotated[Optional[int], typer.Option(help="Evaluate only N samples (not comparable; kept in the source).")] = None,
-    max_tokens: Annotated[Optional[int], typer.Option(help="Token cap (default: the benchmark's first ladder step).")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="Evaluate only N samples (not comparable; kept in the source).", min=1)] = None,
+    max_tokens: Annotated[Optional[int], typer.Option(help="Token cap (default: the benchmark's first ladder step).", min=1)] = None,
     data: Annotated[Optional[Path], typer.Option(help="Local data for a single benchmark instead of the pinned source.")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     backend: Annotated[str, typer.Option(help="auto, hf or vllm.")] = "auto",
@@ -501,12 +502,14 @@ def report(
     Examples: `ptb report`, `ptb report --format csv > board.csv`, `ptb report --format html --out site/`
     """
     from posttrainbench import api
-    from posttrainbench.report import build, write_html
+    from posttrainbench.report import build, html_folder, write_html
     from posttrainbench.report.tables import FORMATS
 
     if format not in (*FORMATS, "html"):
         raise PtbError(f"unknown format {format!r}; known: {', '.join(FORMATS)}, html")
     root = api.results_to_read(results)
+    if format == "html":
+        html_folder(root, out)  # a bad --out fails before any other message
     rows, weights = build(root, published=published)
     if not rows:
         err.print(f"no trials or baselines indexed in {escape(str(root))} (`ptb run`, `ptb baseline` or `ptb import upstream` add some)")

@@ -16,14 +16,14 @@ class ExitCode(IntEnum):
     """The work was done but did not succeed: a trial that ended in error or without a submission, a failed
     evaluation, fetch or baseline; also a crash of ptb itself (with a traceback)."""
     USAGE = 2
-    """Bad input or a bad environment: unknown option or name, missing file, corrupt results; nothing ran."""
+    """Bad input or a bad environment: unknown option or name, missing file, missing extra, corrupt results."""
     INTERRUPTED = 130
     """Stopped by Ctrl-C (SIGINT)."""
 
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 success; 1 the work failed (a trial that did not succeed, a failed evaluation); "
-    "2 bad input or usage (nothing ran); 130 interrupted."
+    "2 bad input or usage (one line on stderr); 130 interrupted."
 )
 
 

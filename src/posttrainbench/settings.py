@@ -6,6 +6,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from posttrainbench.errors import PtbError
+
 
 def _env(name: str) -> str | None:
     value = os.environ.get(name)
@@ -45,7 +47,14 @@ def debug() -> bool:
 
 def monitor_interval() -> float:
     """Seconds between system monitor samples during solve (``PTB_MONITOR_INTERVAL``, default 60)."""
-    return float(_env("PTB_MONITOR_INTERVAL") or 60)
+    value = _env("PTB_MONITOR_INTERVAL") or "60"
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise PtbError(f"PTB_MONITOR_INTERVAL must be a positive number of seconds, got {value!r}")
+    return seconds
 
 
 def prices_file() -> Path | None:

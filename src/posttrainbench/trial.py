@@ -113,6 +113,8 @@ class Trial:
 
     def run(self) -> Result:
         """Run every stage that has no done-marker, then return the recorded result."""
+        if all(self.done(stage) for stage in STAGES):
+            self._read_result()  # a finished trial whose result is unreadable fails now, before any progress
         failure_path = self.paths.stages_dir / "failure.json"
         failure_path.unlink(missing_ok=True)
         if not all(self.done(stage) for stage in STAGES[:-1]):
@@ -124,6 +126,9 @@ class Trial:
             if self.failure() is not None and stage != "record":
                 continue
             self._run_stage(stage)
+        return self._read_result()
+
+    def _read_result(self) -> Result:
         try:
             return read_model(self.paths.result, Result)
         except CorruptFileError as error:
