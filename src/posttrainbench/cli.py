@@ -373,7 +373,7 @@ def data_fetch(
     for failure in manifest["failures"]:
         err.print(f"[red]failed[/]: {failure}")
     if manifest["failures"]:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED)
 
 
 @data_app.command("verify")
@@ -389,7 +389,7 @@ def data_verify(as_json: JsonOpt = False) -> None:
             err.print(problem)
         err.print("data verified" if not problems else f"{len(problems)} problem(s)")
     if problems:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED)
 
 
 @app.command()
@@ -447,7 +447,7 @@ def baseline(
     for failure in failures:
         err.print(f"[red]failed[/]: {failure}")
     if failures:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED)
 
 
 import_app = typer.Typer(help="Import results of other harnesses, to re-score them here.", no_args_is_help=True)
