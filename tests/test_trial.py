@@ -147,7 +147,7 @@ def test_hostile_agent_changes_nothing_on_the_host(tiny_model: Path, demo_gsm8k:
         echo pwned > {victim}; rm -f {link}; ln -s /etc /{tag}-link2
         mkdir /sys/fs/cgroup/{tag} /sys/fs/cgroup/memory/{tag}; echo 12345 > {setting}
         cat {secret_file} > stolen.txt; cp -r {Path.home()} home-copy; cat {secret_file}; ls -A {Path.home()}
-        cp -r "$PTB_BASE_MODEL_PATH" final_model
+        cp -r "$PTB_BASE_MODEL_PATH" final_model; ln -s {secret_file} final_model/notes.txt  # the harness resolves it
     """
     victim.write_text("original\n")
     os.symlink("usr/bin", link)
@@ -162,6 +162,8 @@ def test_hostile_agent_changes_nothing_on_the_host(tiny_model: Path, demo_gsm8k:
         run_dir = isolated_env / "results" / result.run_id
         leaked = [path for path in run_dir.rglob("*") if path.is_file() and secret.encode() in path.read_bytes()]
         assert leaked == []
+        collected = json.loads((run_dir / "stages" / "collect.json").read_text())["data"]
+        assert collected["dropped_links"] == [f"notes.txt -> {secret_file}"]  # never followed on the host
         assert f"{secret_file}: No such file or directory" in (run_dir / "agent" / "output.log").read_text()  # hidden
     finally:
         for path in [victim, link, secret_file, *escapes]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,20 +17,32 @@ def _tree_bytes(root: Path) -> int:
     return sum(path.stat().st_size for path in root.rglob("*") if path.is_file() and not path.is_symlink())
 
 
-def collect(paths: RunPaths, keep_weights: bool = False) -> dict[str, Any]:
-    """Move (same filesystem: instant) or copy ``workspace/final_model`` to the run directory."""
+def collect(paths: RunPaths, trusted: list[Path], keep_weights: bool = False) -> dict[str, Any]:
+    """Move (same filesystem: instant) or copy ``workspace/final_model`` to the run directory.
+
+    The agent's symbolic links are followed only into the workspace and ``trusted`` folders (the base
+    model, the HF cache): the harness resolves them on the host, where a link to ``/root/.ssh`` would reach
+    what the sandbox hid. Other links are dropped, and listed.
+    """
     source = paths.workspace / "final_model"
     target = paths.final_model
-    if not target.exists() and (source.is_dir() or source.is_symlink()):
-        staging = target.with_name("final_model.tmp")
-        shutil.rmtree(staging, ignore_errors=True)
-        if source.is_symlink():
-            # A link may point at a file the agent does not own (the base model): copy what it points to.
-            shutil.copytree(source.resolve(), staging, symlinks=False)
+    allowed = [paths.workspace.resolve(), *(path.resolve() for path in trusted)]
+    dropped: list[str] = []
+    if not target.exists() and source.is_symlink():
+        # A link may point at a file the agent does not own (the base model): copy what it points to,
+        # unless it, or a link inside what it points to, leads out of the allowed folders.
+        dropped = _describe([*_foreign_links(source, allowed), *_foreign_links(source.resolve(), allowed)])
+        if not dropped:
+            _replace_atomically(target, lambda staging: shutil.copytree(source.resolve(), staging, symlinks=False))
             source.unlink()
-        else:
+    elif not target.exists() and source.is_dir():
+        def move_without_foreign_links(staging: Path) -> None:
             os.replace(source, staging)
-        os.replace(staging, target)
+            for link in _foreign_links(staging, [*allowed, staging.resolve()]):
+                dropped.extend(_describe([link]))
+                link.unlink()
+
+        _replace_atomically(target, move_without_foreign_links)
     submitted = target.is_dir() and any(target.iterdir())
     pruned: list[str] = []
     pruned_bytes = 0
@@ -46,4 +59,23 @@ def collect(paths: RunPaths, keep_weights: bool = False) -> dict[str, Any]:
         "pruned_weight_files": len(pruned),
         "pruned_bytes": pruned_bytes,
         "pruned_examples": pruned[:20],
+        "dropped_links": dropped[:20],
     }
+
+
+def _replace_atomically(target: Path, fill: Callable[[Path], None]) -> None:
+    staging = target.with_name(target.name + ".tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    fill(staging)
+    os.replace(staging, target)
+
+
+def _foreign_links(root: Path, allowed: list[Path]) -> list[Path]:
+    """Symbolic links at or below ``root`` whose target lies outside every ``allowed`` folder."""
+    candidates = [root, *root.rglob("*")] if root.is_dir() and not root.is_symlink() else [root]
+    return [path for path in candidates
+            if path.is_symlink() and not any(path.resolve().is_relative_to(folder) for folder in allowed)]
+
+
+def _describe(links: list[Path]) -> list[str]:
+    return [f"{link.name} -> {os.readlink(link)}" for link in links]

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from posttrainbench import __version__, integrity, preflight
+from posttrainbench import __version__, integrity, preflight, settings
 from posttrainbench.collect import collect
 from posttrainbench.config import TrialConfig
 from posttrainbench.errors import CorruptFileError, PtbError, StageError
@@ -81,7 +81,7 @@ class Trial:
         return solve(self.config, self.paths)
 
     def _collect(self) -> dict[str, Any]:
-        return collect(self.paths)
+        return collect(self.paths, trusted=[Path(self.config.model.path), settings.hf_home()])
 
     def _audit(self) -> dict[str, Any]:
         verdicts = integrity.audit()

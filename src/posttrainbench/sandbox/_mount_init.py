@@ -19,6 +19,7 @@ or make them writable.
 import ctypes
 import json
 import os
+import re
 import sys
 
 MS_BIND = 4096
@@ -66,10 +67,15 @@ def make_readonly(target):
         mount(point, point, None, MS_BIND | MS_REMOUNT | MS_RDONLY | keep)
 
 
-def mount_points_below(target):
+def mount_points():
+    """Every mount point of this mount namespace; mountinfo writes space, tab, newline and backslash as octal."""
     with open("/proc/self/mountinfo") as handle:
-        points = {line.split()[4].replace("\\040", " ") for line in handle}
-    return {point for point in points if point == target or point.startswith(target.rstrip("/") + "/")}
+        fields = [line.split()[4] for line in handle]
+    return {re.sub(r"\\([0-7]{3})", lambda match: chr(int(match.group(1), 8)), field) for field in fields}
+
+
+def mount_points_below(target):
+    return {point for point in mount_points() if point == target or point.startswith(target.rstrip("/") + "/")}
 
 
 def make_target(path, directory):

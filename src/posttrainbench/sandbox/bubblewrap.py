@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from posttrainbench import registry, settings
+from posttrainbench.sandbox._mount_init import mount_points
 from posttrainbench.sandbox.base import KIND, LaunchSpec, Sandbox
 from posttrainbench.sandbox.host import PRIVATE_TMP, covered_by, private_paths, runtime_paths
 
@@ -40,19 +41,13 @@ def gpu_devices() -> list[str]:
     return sorted({path for pattern in GPU_DEVICE_GLOBS for path in glob.glob(pattern)})
 
 
-def mount_points() -> set[Path]:
-    """Every mount point of this mount namespace (from /proc/self/mountinfo)."""
-    with open("/proc/self/mountinfo") as handle:
-        return {Path(line.split()[4].replace("\\040", " ")) for line in handle}
-
-
 def top_level(spec: LaunchSpec, hidden: list[Path]) -> list[dict[str, Any]]:
     """The new root's entries for the host's ``/``: overlays, read-only binds, links, empty mount points.
 
     The kernel refuses an overlay whose lower directory has mounts below it (they are locked in a user
     namespace), and the directory holding the scratch cannot be its own lower layer: both are read-only.
     """
-    points = mount_points()
+    points = {Path(point) for point in mount_points()}
     steps: list[dict[str, Any]] = []
     for name in sorted(os.listdir("/")):
         path = Path("/") / name
@@ -81,7 +76,8 @@ def overlay(spec: LaunchSpec, path: Path, layer: str) -> dict[str, Any]:
 def hidden_paths(spec: LaunchSpec) -> list[Path]:
     """What the agent must not see: the trial's own list, private host files and other launches' scratch."""
     hidden = [*spec.hidden, *private_paths(), spec.scratch.parent.resolve()]
-    return sorted({path for path in hidden if path.exists() and not covered_by(path, PRIVATE_TMP)})
+    return sorted({path for path in hidden
+                   if len(path.parts) > 1 and path.exists() and not covered_by(path, PRIVATE_TMP)})
 
 
 def plan(spec: LaunchSpec) -> dict[str, Any]:
