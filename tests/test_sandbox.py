@@ -156,3 +156,21 @@ def test_harness_installed_under_tmp_runs_a_trial_and_the_code_jail(tmp_path: Pa
         assert module.startswith(str(home)) and (mode, passed.strip()) == ("bubblewrap", "True")
     finally:
         shutil.rmtree(home, ignore_errors=True)
+
+
+def test_a_resumed_launch_reuses_the_sandbox_of_the_first(tmp_path: Path) -> None:
+    """A re-prompted agent starts again in the same scratch: same root, its earlier changes still there."""
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    spec = LaunchSpec(["bash", "-c", "cat /usr/local/ptb-resume-probe 2>/dev/null; echo again > /usr/local/ptb-resume-probe"],
+                      workspace=workspace, scratch=tmp_path / "scratch-sbx", hf_home=Path(os.environ["HF_HOME"]))
+    sandbox = get_sandbox("bubblewrap")
+    sandbox.prepare_scratch(spec)
+    env = {"PATH": os.environ["PATH"], "HOME": "/tmp/home"}
+    try:
+        first, second = (subprocess.run(sandbox.wrap(spec), capture_output=True, text=True, timeout=60, env=env) for _ in range(2))
+    finally:
+        sandbox.cleanup(spec)
+    assert (first.returncode, second.returncode) == (0, 0), second.stderr
+    assert (first.stdout, second.stdout) == ("", "again\n")
+    assert not Path("/usr/local/ptb-resume-probe").exists()

@@ -91,7 +91,8 @@ def apply(root, step):
     kind, target = step["kind"], root + step["target"]
     source = step.get("source")
     if kind == "symlink":
-        os.symlink(step["link"], target)
+        if not os.path.lexists(target):  # a resumed launch reuses the root of the first one
+            os.symlink(step["link"], target)
         return
     make_target(target, directory=kind in ("dir", "tmpfs") or (source is not None and os.path.isdir(source)))
     if kind == "overlay":
