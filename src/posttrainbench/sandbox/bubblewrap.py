@@ -33,8 +33,8 @@ from posttrainbench.sandbox.host import PRIVATE_TMP, covered_by, private_paths, 
 GPU_DEVICE_GLOBS = ("/dev/nvidia*", "/dev/nvidia-caps", "/dev/dri")
 # Top-level entries bubblewrap fills itself (/tmp gets the launch's private copy).
 FILLED_BY_BWRAP = {"proc", "sys", "dev", "run", "tmp"}
-# The order of mounts on one path, last wins: a hidden home, then what must stay reachable inside it.
-PRIORITY = {"bind-rw:private": 0, "tmpfs": 1, "null": 1, "overlay": 2, "bind-ro": 3, "bind-rw": 4}
+# Mounts go parents first; on one path the later kind wins: a hidden home, then what must stay reachable in it.
+PRIVATE, HIDDEN, CACHE, KEPT, WORKSPACE = range(5)
 
 
 def gpu_devices() -> list[str]:
@@ -83,27 +83,25 @@ def hidden_paths(spec: LaunchSpec) -> list[Path]:
 def plan(spec: LaunchSpec) -> dict[str, Any]:
     """The mounts ``_mount_init.py`` makes, in order: the host's top level, then the rest parents first."""
     hidden = hidden_paths(spec)
-    layered: list[dict[str, Any]] = []
+    layered: list[tuple[int, dict[str, Any]]] = []
     for index, private in enumerate(PRIVATE_TMP):
         if private.is_dir() and not private.is_symlink():
             source = spec.scratch / "tmp" if private == Path("/tmp") else spec.scratch / f"private-{index}"
             source.mkdir(parents=True, exist_ok=True)
-            layered.append({"kind": "bind-rw:private", "target": str(private), "source": str(source)})
+            layered.append((PRIVATE, {"kind": "bind-rw", "target": str(private), "source": str(source)}))
     for path in hidden:
-        layered.append({"kind": "tmpfs" if path.is_dir() else "null", "target": str(path)})
-    layered.append(overlay(spec, spec.hf_home, "hf-cache"))
+        layered.append((HIDDEN, {"kind": "tmpfs" if path.is_dir() else "null", "target": str(path)}))
+    layered.append((CACHE, overlay(spec, spec.hf_home, "hf-cache")))
     for token in ("token", "stored_tokens"):
         if (spec.hf_home / token).is_file():
-            layered.append({"kind": "null", "target": str(spec.hf_home / token)})
+            layered.append((CACHE, {"kind": "null", "target": str(spec.hf_home / token)}))
     covers = [*PRIVATE_TMP, *hidden]
     reachable = [path for path in runtime_paths(spec.argv[:1], spec.search_path) if covered_by(path, covers)]
     for path in [*spec.readonly, *reachable]:
-        layered.append({"kind": "bind-ro", "target": str(path), "source": str(path)})
-    layered.append({"kind": "bind-rw", "target": str(spec.workspace), "source": str(spec.workspace)})
-    layered.sort(key=lambda step: (len(Path(step["target"]).parts), PRIORITY[step["kind"]]))
-    for step in layered:
-        step["kind"] = step["kind"].split(":")[0]
-    return {"root": str(spec.scratch / "root"), "mounts": [*top_level(spec, hidden), *layered]}
+        layered.append((KEPT, {"kind": "bind-ro", "target": str(path), "source": str(path)}))
+    layered.append((WORKSPACE, {"kind": "bind-rw", "target": str(spec.workspace), "source": str(spec.workspace)}))
+    layered.sort(key=lambda item: (len(Path(item[1]["target"]).parts), item[0]))
+    return {"root": str(spec.scratch / "root"), "mounts": [*top_level(spec, hidden), *(step for _, step in layered)]}
 
 
 def kernel_interfaces() -> list[str]:
