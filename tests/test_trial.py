@@ -173,3 +173,15 @@ def test_hostile_agent_changes_nothing_on_the_host(tiny_model: Path, demo_gsm8k:
                 path.unlink()
         if setting.read_text() != before:
             setting.write_text(before)
+
+
+def test_a_sandbox_that_cannot_start_the_agent_fails_the_trial_with_its_reason(
+        tiny_model: Path, demo_gsm8k: Path, isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As when an interpreter under /tmp was hidden by the private /tmp: never a silent `no_submission`."""
+    from posttrainbench.agents.copy_base import CopyBaseAgent
+
+    monkeypatch.setattr(CopyBaseAgent, "command", lambda self, ctx: ["/nonexistent/venv/bin/python3", "-c", "pass"])
+    result = api.run(config_for(tiny_model, demo_gsm8k, agent="copy-base"))
+    assert result.status == "error" and result.error and result.error.stage == "solve"
+    assert "sandbox could not start the agent (/nonexistent/venv/bin/python3): bwrap: execvp" in result.error.message
+    assert json.loads((isolated_env / "results" / result.run_id / "result.json").read_text())["error"]["stage"] == "solve"

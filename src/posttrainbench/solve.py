@@ -14,11 +14,12 @@ from posttrainbench import settings
 from posttrainbench.agents import Agent, AgentContext, create_agent
 from posttrainbench.agents.trace import transcript
 from posttrainbench.config import TrialConfig
+from posttrainbench.errors import StageError
 from posttrainbench.fileio import iso_now, read_json, write_json_atomic
 from posttrainbench.monitor import SystemMonitor
 from posttrainbench.paths import RunPaths
 from posttrainbench.process import ExitInfo, run_with_deadline
-from posttrainbench.sandbox import LaunchSpec, get_sandbox
+from posttrainbench.sandbox import LaunchSpec, Sandbox, get_sandbox
 from posttrainbench.workspace import PROMPT_FILE, write_deadline
 
 # Host variables any agent may see; credentials come only through the agent's declared names.
@@ -138,19 +139,33 @@ def _launch(config: TrialConfig, paths: RunPaths, state: dict[str, Any], segment
     if not sandbox.isolates:
         with open(paths.output_log, "a") as log:
             log.write(f"[{iso_now()}] ptb: WARNING: --sandbox none: the agent runs without isolation\n")
-    run = functools.partial(run_with_deadline, env=env, cwd=spec.workspace, log=paths.output_log,
+    run = functools.partial(_run_in_sandbox, sandbox, spec, env=env, cwd=spec.workspace, log=paths.output_log,
                             deadline=state["hard_deadline"], redact=agent.redactions())
     try:
         with SystemMonitor(paths.monitor, paths.workspace, settings.monitor_interval()):
-            info = run(sandbox.wrap(spec))
+            info = run()
             while info.reason == "normal" and (argv := agent.reprompt_command(state["deadline"] - time.time(), len(state.get("reprompts", [])))) is not None:
                 _note_reprompt(paths, state, argv)
                 spec.argv = argv
-                resumed = run(sandbox.wrap(spec))
+                resumed = run()
                 info = ExitInfo(resumed.reason, resumed.exit_code, resumed.signal, info.wall_seconds + resumed.wall_seconds)
             return info
     finally:
         sandbox.cleanup(spec)
+
+
+def _run_in_sandbox(sandbox: Sandbox, spec: LaunchSpec, *, log: Path, **options: Any) -> ExitInfo:
+    """Run the agent; a sandbox that could not start it fails the stage with its reason (not the agent's failure)."""
+    offset = log.stat().st_size if log.exists() else 0
+    info = run_with_deadline(sandbox.wrap(spec), log=log, **options)
+    if info.reason == "error":
+        with open(log, "rb") as handle:
+            handle.seek(offset)
+            first = handle.readline().decode(errors="replace").rstrip("\n")
+        why = sandbox.launch_failure(first.split("] ", 1)[-1])
+        if why is not None:
+            raise StageError("solve", f"the {sandbox.name} sandbox could not start the agent ({spec.argv[0]}): {why}")
+    return info
 
 
 def _write_home_files(home: Path, files: dict[str, str]) -> None:

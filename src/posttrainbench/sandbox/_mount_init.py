@@ -29,7 +29,8 @@ MS_REMOUNT = 32
 MOUNT_ATTR_RDONLY = 1
 AT_FDCWD = -100
 AT_RECURSIVE = 0x8000
-SYS_MOUNT_SETATTR = 442  # the same number on every architecture (the generic syscall table)
+SYS_MOUNT_SETATTR = 442
+SETUP_FAILED = "ptb sandbox set-up failed: "  # the same number on every architecture (the generic syscall table)
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -126,5 +127,5 @@ if __name__ == "__main__":
     try:
         main()
     except OSError as error:
-        print(f"ptb sandbox set-up failed: {error}", file=sys.stderr)
+        print(f"{SETUP_FAILED}{error}", file=sys.stderr)
         sys.exit(125)

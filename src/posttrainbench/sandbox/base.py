@@ -59,6 +59,11 @@ class Sandbox(ABC):
         """Why this sandbox cannot run here, or None when it can."""
         return None
 
+    def launch_failure(self, first_line: str) -> str | None:
+        """Why the sandbox itself could not start the agent, judged by the first line of a launch that
+        failed; None when the failure is the agent's own."""
+        return None
+
 
 def get_sandbox(name: str) -> Sandbox:
     factory = registry.lookup(KIND, name)

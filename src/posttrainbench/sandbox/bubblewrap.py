@@ -26,10 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from posttrainbench import registry, settings
-from posttrainbench.sandbox._mount_init import mount_points
+from posttrainbench.sandbox._mount_init import SETUP_FAILED, mount_points
 from posttrainbench.sandbox.base import KIND, LaunchSpec, Sandbox
 from posttrainbench.sandbox.host import PRIVATE_TMP, covered_by, private_paths, runtime_paths
 
+LAUNCHER_PREFIXES = (SETUP_FAILED, "bwrap: ", "unshare: ")
 GPU_DEVICE_GLOBS = ("/dev/nvidia*", "/dev/nvidia-caps", "/dev/dri")
 # Top-level entries bubblewrap fills itself (/tmp gets the launch's private copy).
 FILLED_BY_BWRAP = {"proc", "sys", "dev", "run", "tmp"}
@@ -143,6 +144,10 @@ class Bubblewrap(Sandbox):
             "unshare", "--user", "--map-root-user", "--mount", "--propagation", "private",
             sys.executable, "-I", init, str(plan_path), "--", *bwrap,
         ]
+
+    def launch_failure(self, first_line: str) -> str | None:
+        # The set-up step, unshare and bwrap each report their own failure before the agent prints anything.
+        return first_line if first_line.startswith(LAUNCHER_PREFIXES) else None
 
     def prepare_scratch(self, spec: LaunchSpec) -> None:
         super().prepare_scratch(spec)
