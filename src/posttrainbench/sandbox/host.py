@@ -25,12 +25,15 @@ import posttrainbench
 # Directories that get an empty private copy in every sandbox (the host's hold other users' and trials' files).
 PRIVATE_TMP = (Path("/tmp"), Path("/var/tmp"))
 
-# Credentials outside home directories: password hashes, host keys, keytabs, TLS private keys.
+# Credentials outside home directories: password hashes, host keys, keytabs, TLS private keys, cluster and
+# container state, cloud-init user data (often holds keys) and the logs that record logins.
 SYSTEM_SECRETS = (
     "/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/security/opasswd",
     "/etc/ssh/ssh_host_rsa_key", "/etc/ssh/ssh_host_ecdsa_key", "/etc/ssh/ssh_host_ed25519_key",
     "/etc/ssh/ssh_host_dsa_key", "/etc/krb5.keytab", "/etc/ssl/private", "/etc/munge",
     "/var/lib/docker", "/var/lib/containers", "/var/lib/kubelet", "/var/spool/slurmd", "/var/spool/cron",
+    "/var/lib/cloud", "/var/log/cloud-init.log", "/var/log/cloud-init-output.log", "/var/log/auth.log",
+    "/var/log/secure", "/var/mail", "/var/spool/mail",
 )
 
 # Login users have uids from 1000 on (Debian's and Red Hat's UID_MIN); 65534 is nobody.
