@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,6 +122,11 @@ CASES = [
     Case("status with a corrupt result.json", lambda t, m: ["status", "--results", str(corrupt_result(t, m).parent)], "result.json: not valid JSON"),
     Case("status --results naming a file", lambda t, m: ["status", "--results", str(a_file(t))], "is not a directory"),
     Case("report --results naming a file", lambda t, m: ["report", "--results", str(a_file(t))], "is not a directory"),
+    Case("status --results mistyped", lambda t, m: ["status", "--results", str(t / "reslts")], "does not exist"),
+    Case("report --results mistyped", lambda t, m: ["report", "--results", str(t / "reslts")], "does not exist"),
+    # a machine that cannot run the trial: found before a run directory (and a failed leaderboard cell) exists
+    Case("run without bubblewrap", lambda t, m: run_args(m, "--device", "cpu", "--results", str(t / "results")),
+         "sandbox bubblewrap cannot run here: bwrap not found", env=lambda t: {"PATH": str(Path(sys.executable).parent)}),
     Case("report with a corrupt index", lambda t, m: ["report", "--results", str(corrupt_index(t))], "index.sqlite: file is not a database"),
     Case("report --format html --out naming a file", lambda t, m: ["report", "--results", str(t), "--format", "html", "--out", str(a_file(t))],
          "is a file"),
@@ -155,6 +161,9 @@ def test_a_failed_trial_exits_1_and_so_does_its_resume(tiny_model: Path, tmp_pat
     assert proc.returncode == 1, proc.stderr[-2000:]
     result = json.loads(proc.stdout)
     assert result["status"] == "no_submission" and result["solve"]["exit_code"] == 3
+    cause = proc.stderr.splitlines()[-1]  # the cause on the error line, not only in the agent's log
+    assert cause.startswith(f"ptb: error: trial {result['run_id']} ended no_submission: ") and "exit code 3" in cause
+    assert cause.endswith("thinking") and str(results / result["run_id"] / "agent" / "output.log") in cause
     resumed = ptb("resume", str(results / result["run_id"]))
     assert resumed.returncode == 1 and "no_submission" in resumed.stdout, resumed.stderr[-2000:]
 

@@ -34,7 +34,8 @@ def config_for(tiny_model: Path, demo_gsm8k: Path, agent: str = "command", comma
 
 def test_command_agent_that_copies_the_base_model(tiny_model: Path, demo_gsm8k: Path, isolated_env: Path) -> None:
     command = ('cp -r "$PTB_BASE_MODEL_PATH" final_model && test "$(cat "$PTB_PROMPT_FILE")" = "$(printf %s "$PTB_PROMPT")" '
-               '&& bash timer.sh && echo secret=${PTB_SECRET_PROBE:-none} && ls -A "$(dirname "$PWD")" | wc -l')
+               '&& bash timer.sh && echo secret=${PTB_SECRET_PROBE:-none} && python -c "import sys, torch; print(sys.prefix)" '
+               '&& ls -A "$(dirname "$PWD")" | wc -l')
     os.environ["PTB_SECRET_PROBE"] = "leak"
     try:
         result = api.run(config_for(tiny_model, demo_gsm8k, command=command))
@@ -52,6 +53,7 @@ def test_command_agent_that_copies_the_base_model(tiny_model: Path, demo_gsm8k: 
     assert "Remaining time (hours:minutes):" in log
     assert re.search(r"\] 0:0[23]$", log, re.MULTILINE)  # 3 minutes budget, read within the first seconds
     assert "secret=none" in log
+    assert f"] {sys.prefix}\n" in log  # `python` in the sandbox is the harness's own, with torch
     assert log.splitlines()[-1].endswith("] 1")  # the run directory's siblings are hidden: only workspace
     assert json.loads(paths.result.read_text())["status"] == "success"
     assert paths.monitor.read_text().count("\n") >= 1

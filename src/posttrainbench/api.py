@@ -14,7 +14,7 @@ from posttrainbench import settings
 from posttrainbench.agents import create_agent
 from posttrainbench.catalog import get_benchmark
 from posttrainbench.config import Device, EvalOverrides, TrialConfig
-from posttrainbench.errors import PtbError, check_choice, one_line
+from posttrainbench.errors import PtbError, SandboxUnavailableError, check_choice, one_line
 from posttrainbench.evaluation.backends import BACKENDS, PROFILES
 from posttrainbench.models import resolve_model
 from posttrainbench.results.schema import Result
@@ -35,11 +35,14 @@ def results_root(results: Path | None) -> Path:
 
 
 def results_to_read(results: Path | None) -> Path:
-    """The results folder a reading command looks at (it may not exist yet: then there is nothing to show);
-    a path that is a file is a one-line error, never an empty answer."""
+    """The results folder a reading command looks at. The default may not exist yet (then there is nothing
+    to show); a folder given with --results that does not exist, or a file, is a one-line error, never an
+    empty answer (a mistyped path must not look like an empty folder)."""
     root = (results or settings.results_dir()).expanduser()
     if root.exists() and not root.is_dir():
         raise PtbError(f"results folder {root} is not a directory")
+    if results is not None and not root.exists():
+        raise PtbError(f"results folder {root} does not exist")
     return root
 
 
@@ -114,7 +117,23 @@ def run(config: TrialConfig, results: Path | None = None, progress: ProgressFn =
         from posttrainbench.workspace import render_prompt
 
         render_prompt(config)  # a bad template fails now, before a run directory exists
+    check_environment(config)
     return Trial.create(config, root / config.run_id, progress).run()
+
+
+def check_environment(config: TrialConfig) -> None:
+    """The sandbox and the agent's CLI work here: a machine that cannot run the trial is a one-line error
+    before a run directory (and a failed leaderboard cell) exists. The preflight stage checks again."""
+    from posttrainbench.agents import create_agent
+    from posttrainbench.sandbox import get_sandbox
+
+    problem = get_sandbox(config.sandbox).problem()
+    if problem:
+        raise SandboxUnavailableError(f"sandbox {config.sandbox} cannot run here: {problem}; "
+                                      "--sandbox none runs the agent without isolation, for debugging only")
+    problem = create_agent(config.agent, **config.agent_args).problem()
+    if problem:
+        raise PtbError(f"agent {config.agent} cannot run here: {problem}")
 
 
 def resume(run_dir: Path, progress: ProgressFn = quiet) -> Result:

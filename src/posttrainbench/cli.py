@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, Optional
@@ -13,7 +14,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from posttrainbench import settings
-from posttrainbench.errors import ERROR_PREFIX, EXIT_CODES_HELP, ExitCode, PtbError, check_choice, missing_extra
+from posttrainbench.errors import (ERROR_PREFIX, EXIT_CODES_HELP, ExitCode, PtbError, TrialFailedError, check_choice,
+                                  missing_extra)
+from posttrainbench.fileio import tail_lines
+from posttrainbench.paths import RunPaths
 
 app = typer.Typer(
     name="ptb", no_args_is_help=True, add_completion=False, rich_markup_mode="markdown",
@@ -229,10 +233,11 @@ def run(
         grace_minutes=grace_minutes,
     )
     root = api.results_root(results)
+    api.check_environment(config)  # before the run directory is announced (api.run checks again, cached)
     err.print(f"run directory: {root / config.run_id}")
     result = api.run(config, root, progress=_progress)
     _show_result(result, as_json)
-    _exit_unless_succeeded(result)
+    _exit_unless_succeeded(result, root / config.run_id)
 
 
 @app.command()
@@ -250,7 +255,7 @@ def resume(
 
     result = api.resume(run_dir, progress=_progress)
     _show_result(result, as_json)
-    _exit_unless_succeeded(result)
+    _exit_unless_succeeded(result, run_dir)
 
 
 def _show_result(result: Any, as_json: bool) -> None:
@@ -264,10 +269,22 @@ def _show_result(result: Any, as_json: bool) -> None:
         out.print(f"[red]{escape(result.error.stage)}: {escape(result.error.message)}[/]", soft_wrap=True)
 
 
-def _exit_unless_succeeded(result: Any) -> None:
-    """A trial that ended in error or without a submission fails the command (exit 1), for schedulers and scripts."""
+def _exit_unless_succeeded(result: Any, run_dir: Path) -> None:
+    """A trial that ended in error or without a submission fails the command (exit 1) with its cause on the
+    error line, for schedulers and scripts."""
     if result.status != "success":
-        raise typer.Exit(ExitCode.FAILED)
+        raise TrialFailedError(f"trial {result.run_id} ended {result.status}: {_failure_cause(result, run_dir)}")
+
+
+def _failure_cause(result: Any, run_dir: Path) -> str:
+    if result.error:
+        return f"stage {result.error.stage}: {result.error.message.strip().splitlines()[0]}"
+    solve = result.solve or {}
+    code = solve.get("exit_code")
+    ending = f"{solve.get('reason', '?')}{f', exit code {code}' if code not in (None, 0) else ''}"
+    log = RunPaths(run_dir).output_log
+    last = next((line for line in reversed(tail_lines(log, 5)) if line.strip()), "(no output)")
+    return f"the agent left no final_model (it ended {ending}); last line of {log}: {last}"
 
 
 @app.command()
@@ -547,7 +564,7 @@ def quickstart(
     outcome = run_quickstart(directory, sandbox, progress=_progress, say=lambda line: err.print(line, soft_wrap=True))
     _show_result(outcome.result, False)
     sys.stdout.write("\n" + outcome.board + "\n" + outcome.where())  # plain: paths are never wrapped
-    _exit_unless_succeeded(outcome.result)
+    _exit_unless_succeeded(outcome.result, outcome.run_dir)
 
 
 def _usage_error_types() -> tuple[type[Exception], ...]:
@@ -604,6 +621,8 @@ def main() -> None:
     The exit codes are ``ExitCode``'s (errors.py): this is the one place that maps failures to them.
     """
     usage_errors = _usage_error_types()
+    if not sys.stdout.isatty():
+        os.environ.setdefault("COLUMNS", "160")  # help rendered at 80 columns cut long option names
     try:
         code = app(standalone_mode=False, prog_name="ptb")  # click returns typer.Exit's code instead of raising
     except PtbError as error:

@@ -68,6 +68,12 @@ class StageError(PtbError):
         super().__init__(f"stage {stage} failed: {message}")
 
 
+class TrialFailedError(PtbError):
+    """A trial that ended in error or without a submission: the work failed, not the input (exit code 1)."""
+
+    exit_code = ExitCode.FAILED
+
+
 class EvaluationError(PtbError):
     """The evaluator could not produce valid metrics: the work failed, not the input (exit code 1)."""
 

@@ -6,6 +6,7 @@ import functools
 import json
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,8 @@ def agent_env(config: TrialConfig, declared: tuple[str, ...], home: Path, tmp: P
     names = (*ENV_ALLOWLIST, *declared, *config.pass_env)
     env = {name: os.environ[name] for name in names if name in os.environ}
     env.update(
+        # The harness's own interpreter first: `python` in the sandbox is the one with torch and transformers.
+        PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", os.defpath)]),
         HOME=str(home),
         TMPDIR=str(tmp),
         HF_HOME=str(settings.hf_home()),

@@ -42,13 +42,16 @@ def gpu_devices() -> list[str]:
     return sorted({path for pattern in GPU_DEVICE_GLOBS for path in glob.glob(pattern)})
 
 
-def top_level(spec: LaunchSpec, hidden: list[Path]) -> list[dict[str, Any]]:
-    """The new root's entries for the host's ``/``: overlays, read-only binds, links, empty mount points.
-
-    The kernel refuses an overlay whose lower directory has mounts below it (they are locked in a user
-    namespace), and the directory holding the scratch cannot be its own lower layer: both are read-only.
-    """
+def can_overlay(spec: LaunchSpec, path: Path) -> bool:
+    """The kernel refuses an overlay whose lower directory has mounts below it (they are locked in a user
+    namespace), and the directory holding the scratch cannot be its own lower layer: those are read-only."""
     points = {Path(point) for point in mount_points()}
+    nested = any(point != path and point.is_relative_to(path) for point in points)
+    return not nested and not spec.scratch.is_relative_to(path)
+
+
+def top_level(spec: LaunchSpec, hidden: list[Path]) -> list[dict[str, Any]]:
+    """The new root's entries for the host's ``/``: overlays, read-only binds, links, empty mount points."""
     steps: list[dict[str, Any]] = []
     for name in sorted(os.listdir("/")):
         path = Path("/") / name
@@ -58,13 +61,9 @@ def top_level(spec: LaunchSpec, hidden: list[Path]) -> list[dict[str, Any]]:
             steps.append({"kind": "symlink", "target": str(path), "link": os.readlink(path)})
         elif name in FILLED_BY_BWRAP or path in hidden:
             steps.append({"kind": "dir", "target": str(path)})
-        elif path.is_dir():
-            nested = any(point != path and point.is_relative_to(path) for point in points)
-            if nested or spec.scratch.is_relative_to(path):
-                steps.append({"kind": "bind-ro", "target": str(path), "source": str(path)})
-            else:
-                steps.append(overlay(spec, path, f"top/{name}"))
-        elif path.is_file():
+        elif path.is_dir() and can_overlay(spec, path):
+            steps.append(overlay(spec, path, f"top/{name}"))
+        elif path.is_dir() or path.is_file():
             steps.append({"kind": "bind-ro", "target": str(path), "source": str(path)})
     return steps
 
@@ -98,8 +97,11 @@ def plan(spec: LaunchSpec) -> dict[str, Any]:
             layered.append((CACHE, {"kind": "null", "target": str(spec.hf_home / token)}))
     covers = [*PRIVATE_TMP, *hidden]
     reachable = [path for path in runtime_paths(spec.argv[:1], spec.search_path) if covered_by(path, covers)]
-    for path in [*spec.readonly, *reachable]:
+    for path in spec.readonly:
         layered.append((KEPT, {"kind": "bind-ro", "target": str(path), "source": str(path)}))
+    for index, path in enumerate(reachable):  # copy-on-write, as the rest of the system: pip install works
+        layered.append((KEPT, overlay(spec, path, f"kept/{index}") if can_overlay(spec, path)
+                        else {"kind": "bind-ro", "target": str(path), "source": str(path)}))
     layered.append((WORKSPACE, {"kind": "bind-rw", "target": str(spec.workspace), "source": str(spec.workspace)}))
     layered.sort(key=lambda item: (len(Path(item[1]["target"]).parts), item[0]))
     return {"root": str(spec.scratch / "root"), "mounts": [*top_level(spec, hidden), *(step for _, step in layered)]}
