@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 from conftest import ptb
@@ -76,7 +77,11 @@ def test_quickstart_says_where_its_results_are(tiny_model: Path, tmp_path: Path)
     results = directory / "results"
     lines = proc.stdout.splitlines()
     assert f"results:     {results}" in lines and f"HTML report: {results / 'report' / 'index.html'}  (open it in a browser, from disk)" in lines
-    assert f"  ptb report --results '{results}'" in lines and f"  ptb status --results '{results}'" in lines
+    commands = [line.strip() for line in lines[lines.index("look at them with:") + 1:] if line.strip()]
+    assert [command.split(" --results ", 1)[1] for command in commands] == [f"'{results}'"] * 2 + [f"'{results}' --format html"]
+    for command in commands:  # pasted into a shell as printed: works without an activated virtual environment
+        pasted = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=120)
+        assert pasted.returncode == 0, (command, pasted.stderr[-1000:])
     assert (results / "report" / "index.html").is_file() and len(list((results / "report" / "runs").glob("*.html"))) == 1
     run_dir = next(line.split(maxsplit=1)[1] for line in lines if line.startswith("run:"))
     assert Path(run_dir).parent == results and (Path(run_dir) / "result.json").is_file()  # whole, never wrapped mid-name

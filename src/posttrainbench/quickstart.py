@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shlex
+import shutil
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,15 +46,26 @@ class Outcome:
     def where(self) -> str:
         """Where the results are and the exact commands to look at them (paths quoted for the shell)."""
         folder = shlex.quote(str(self.results))
+        ptb = ptb_command()
         return "\n".join([
             f"results:     {self.results}",
             f"run:         {self.run_dir}",
             f"HTML report: {self.report}  (open it in a browser, from disk)",
             "look at them with:",
-            f"  ptb report --results {folder}",
-            f"  ptb status --results {folder}",
-            f"  ptb report --results {folder} --format html",
+            f"  {ptb} report --results {folder}",
+            f"  {ptb} status --results {folder}",
+            f"  {ptb} report --results {folder} --format html",
         ]) + "\n"
+
+
+def ptb_command() -> str:
+    """How to call this very ``ptb`` from a shell: plain ``ptb`` when that is what $PATH finds, else the path of
+    the one next to this interpreter (a virtual environment that is not activated, as in the README)."""
+    beside = Path(sys.executable).parent / "ptb"
+    on_path = shutil.which("ptb")
+    if not beside.is_file() or (on_path is not None and Path(on_path).resolve() == beside.resolve()):
+        return "ptb"
+    return shlex.quote(str(beside))
 
 
 def quickstart(directory: Path, sandbox: str, progress: ProgressFn, say: Callable[[str], Any]) -> Outcome:
