@@ -193,3 +193,24 @@ def test_doctor_shows_the_extras_as_written_not_as_markup() -> None:
     proc = ptb("doctor")
     assert "[hf] evaluator" in proc.stdout and "[vllm] backend" in proc.stdout, proc.stdout
     assert "pip install 'posttrainbench'" not in proc.stdout  # a hint that lost its [extra]
+
+
+def test_an_interrupted_run_exits_130_and_says_how_to_resume(tiny_model: Path, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import time
+
+    results = tmp_path / "results"
+    proc = subprocess.Popen([sys.executable, "-m", "posttrainbench", "run", "--agent", "command", "--agent-command", "sleep 60",
+                             "--model", str(tiny_model), "--family", "qwen3", "--benchmark", "gsm8k", "--hours", "0.05",
+                             "--device", "cpu", "--sandbox", "none", "--results", str(results)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not list(results.glob("*/agent/output.log")):
+        time.sleep(0.2)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    [run] = list(results.iterdir())
+    assert proc.returncode == 130 and "Traceback" not in stderr, stderr
+    assert f"to finish this trial later: ptb resume {run}" in stderr and stderr.splitlines()[-1] == "ptb: interrupted"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, Optional
@@ -235,7 +236,11 @@ def run(
     root = api.results_root(results)
     api.check_environment(config)  # before the run directory is announced (api.run checks again, cached)
     err.print(f"run directory: {root / config.run_id}")
-    result = api.run(config, root, progress=_progress)
+    try:
+        result = api.run(config, root, progress=_progress)
+    except KeyboardInterrupt:
+        err.print(f"to finish this trial later: ptb resume {shlex.quote(str(root / config.run_id))}", soft_wrap=True)
+        raise
     _show_result(result, as_json)
     _exit_unless_succeeded(result, root / config.run_id)
 
@@ -615,6 +620,11 @@ def _fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
+def _interrupted() -> NoReturn:
+    sys.stderr.write("ptb: interrupted\n")
+    sys.exit(ExitCode.INTERRUPTED)
+
+
 def main() -> None:
     """Entry point: one line on stderr for user errors; tracebacks for bugs (and with PTB_DEBUG=1).
 
@@ -632,8 +642,7 @@ def main() -> None:
     except typer.Exit as exit_:
         sys.exit(exit_.exit_code)
     except (KeyboardInterrupt, *_abort_types()):
-        sys.stderr.write("ptb: interrupted\n")
-        sys.exit(ExitCode.INTERRUPTED)
+        _interrupted()
     except ModuleNotFoundError as error:
         missing = missing_extra(error)
         if missing is None or settings.debug():
@@ -645,5 +654,7 @@ def main() -> None:
         if settings.debug():
             raise
         _fail(_usage_line(error), ExitCode.USAGE)
+    if code == ExitCode.INTERRUPTED:  # typer returns Ctrl-C as the code 130
+        _interrupted()
     if isinstance(code, int) and code:
         sys.exit(code)
