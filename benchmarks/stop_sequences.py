@@ -34,7 +34,7 @@ def measure(worker: Any, prompts: list[str], new_tokens: int, stops: tuple[str, 
     timings, results = [], []
     for _ in range(3):
         started = time.monotonic()
-        results = worker.generate(prompts, (new_tokens, 0.0, None, None, None, stops))
+        results, _ = worker.generate(prompts, (new_tokens, 0.0, None, None, None, stops))
         timings.append(time.monotonic() - started)
     tokens = sum(generated for _, _, generated in results)
     stopped = sum(1 for _, _, generated in results if generated < new_tokens)
@@ -46,7 +46,7 @@ def measure(worker: Any, prompts: list[str], new_tokens: int, stops: tuple[str, 
 def early_word(worker: Any, prompts: list[str]) -> str:
     """The word that the most rows produce among their first 16 new tokens (the model is greedy, so the
     same prompts give the same words again)."""
-    first = worker.generate(prompts, (16, 0.0, None, None, None, ()))
+    first, _ = worker.generate(prompts, (16, 0.0, None, None, None, ()))
     counts = Counter(word for text, _, _ in first for word in set(text.split()))
     return counts.most_common(1)[0][0]
 

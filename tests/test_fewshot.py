@@ -190,12 +190,12 @@ def test_hf_backend_stops_at_a_stop_sequence(tiny_model: Path) -> None:
     worker = WorkerHandle(WorkerSpec.of(tiny_model, "cpu", 2, "dynamic"))
     try:
         prompts = ["The colour of the sky is", "Two plus three equals"]
-        (full, _, n_full), _ = worker.generate(prompts, (30, 0.0, None, None, None, ()))
+        [(full, _, n_full), _], _ = worker.generate(prompts, (30, 0.0, None, None, None, ()))
         assert n_full == 30
         stop = full[10:14]
-        (cut, _, n_cut), _ = worker.generate(prompts, (30, 0.0, None, None, None, (stop,)))
+        [(cut, _, n_cut), _], _ = worker.generate(prompts, (30, 0.0, None, None, None, (stop,)))
         assert n_cut < n_full and cut == full[:full.index(stop)]  # the answer ends where the stop sequence begins
-        unmatched = worker.generate(prompts, (30, 0.0, None, None, None, ("\u2603never\u2603",)))
+        unmatched, _ = worker.generate(prompts, (30, 0.0, None, None, None, ("\u2603never\u2603",)))
         assert unmatched[0][0] == full and unmatched[0][2] == n_full
     finally:
         worker.stop()

@@ -126,6 +126,9 @@ def evaluate(
         metrics["generation_seconds"] = round(generator.busy_seconds, 2)
         metrics["generation_batches"] = generator.batches
         metrics["generation_batch_size"] = generator.batch_size
+        metrics["generation_chunks"] = generator.chunks  # batches cut to fit in memory count once per piece
+        metrics["generation_fewest_rows"] = generator.fewest_rows
+        metrics["generation_oom_splits"] = generator.oom_splits
         metrics["generation_tokens_per_second"] = round(metrics["tokens_generated"] / max(generator.busy_seconds, 1e-9), 1)
     return metrics
 

@@ -80,7 +80,7 @@ def inspect_model(backend: str, model_path: Path, chat_template: str, device: st
     if backend == "hf":
         from posttrainbench.evaluation.backends.hf_provider import make_model
 
-        return make_model(model_path, chat_template, device, drive.batch_size, drive.hf_cache), {}
+        return make_model(model_path, chat_template, device, drive.batch_size, drive.hf_cache, drive.gpu_memory_utilization), {}
     template_file = Path(tempfile.mkstemp(suffix=".jinja", dir=workdir)[1])
     template_file.write_text(chat_template)  # vLLM reads the template from a file
     args: dict[str, Any] = {"gpu_memory_utilization": drive.gpu_memory_utilization, "chat_template": str(template_file)}

@@ -78,6 +78,7 @@ class Generator:
     device: str
     batch_size: int
     cache: str = "dynamic"
+    memory_share: float = 0.9
     _pending: list[_Request] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _wake: threading.Event = field(default_factory=threading.Event)
@@ -87,12 +88,18 @@ class Generator:
     batches: int = 0
     busy_seconds: float = 0.0
     """Time spent inside ``generate`` (the GPU's share of the evaluation's wall time)."""
+    chunks: int = 0
+    """Pieces the worker generated the batches in (more than ``batches`` where a batch did not fit in memory)."""
+    fewest_rows: int | None = None
+    """The smallest chunk size the worker chose (sized to memory, or after a split)."""
+    oom_splits: int = 0
+    """Chunks that ran out of memory and were split in two."""
 
     def __post_init__(self) -> None:
         from transformers import AutoTokenizer
 
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_path)  # renders prompts; the worker generates
-        self.worker = worker_for(WorkerSpec.of(self.model_path, self.device, self.batch_size, self.cache))
+        self.worker = worker_for(WorkerSpec.of(self.model_path, self.device, self.batch_size, self.cache, self.memory_share))
 
     def render(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> str:
         return str(self.tokenizer.apply_chat_template(
@@ -140,9 +147,12 @@ class Generator:
         while (batch := self._next_batch()) is not None:
             started = time.monotonic()
             try:
-                results = self.worker.generate([r.prompt for r in batch], batch[0].settings)
+                results, stats = self.worker.generate([r.prompt for r in batch], batch[0].settings)
                 self.busy_seconds += time.monotonic() - started
                 self.batches += 1
+                self.chunks += stats.chunks
+                self.oom_splits += stats.oom_splits
+                self.fewest_rows = min(self.fewest_rows or stats.rows, stats.rows)
             except Exception as error:  # hand the failure to every waiting sample
                 for request in batch:
                     request.loop.call_soon_threadsafe(_settle, request.future, None, error)
@@ -175,11 +185,11 @@ def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | Non
         future.set_result(result)
 
 
-def make_model(model_path: Path, chat_template: str, device: str, batch_size: int, cache: str) -> Any:
+def make_model(model_path: Path, chat_template: str, device: str, batch_size: int, cache: str, memory_share: float) -> Any:
     """An Inspect ``Model`` backed by a ``Generator``."""
     from inspect_ai.model import GenerateConfig, Model
 
-    generator = Generator(model_path, chat_template, device, batch_size, cache)
+    generator = Generator(model_path, chat_template, device, batch_size, cache, memory_share)
     return Model(_api_factory()(model_name=str(model_path), generator=generator), GenerateConfig())
 
 

@@ -19,11 +19,12 @@ import subprocess
 import sys
 import traceback
 from multiprocessing.connection import Connection
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
 from posttrainbench.errors import EvaluationError
+from posttrainbench.evaluation.backends.kv_memory import Shapes, gpu_budget, rows_that_fit
 
 PAD_MULTIPLE = 64
 Settings = tuple[Any, ...]
@@ -43,13 +44,24 @@ class WorkerSpec:
     batch_size: int
     cache: str
     """``static`` (padded prompts and batch, static KV cache, compiled forward) or ``dynamic``."""
+    memory_share: float = 0.9
+    """Share of the GPU's memory the process may use (the profile's); batches are sized to fit in it."""
     weights: tuple[tuple[str, int, int], ...] = ()
     """Name, size and mtime of each model file: a rewritten model gets a new process."""
 
     @classmethod
-    def of(cls, model_path: Path, device: str, batch_size: int, cache: str) -> WorkerSpec:
+    def of(cls, model_path: Path, device: str, batch_size: int, cache: str, memory_share: float = 0.9) -> WorkerSpec:
         files = tuple(sorted((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in model_path.iterdir() if f.is_file()))
-        return cls(model_path.resolve(), device, batch_size, cache, files)
+        return cls(model_path.resolve(), device, batch_size, cache, memory_share, files)
+
+
+@dataclass
+class BatchStats:
+    """How the worker generated one batch: in how many chunks of how many rows, after how many splits."""
+
+    rows: int
+    chunks: int = 0
+    oom_splits: int = 0
 
 
 class WorkerHandle:
@@ -67,12 +79,13 @@ class WorkerHandle:
         self._conn.send(spec)
         self._answer()  # wait until the model is loaded (or its error)
 
-    def generate(self, prompts: list[str], settings: Settings) -> list[tuple[str, int, int]]:
+    def generate(self, prompts: list[str], settings: Settings) -> tuple[list[tuple[str, int, int]], BatchStats]:
         try:
             self._conn.send((prompts, settings))
         except OSError:
             self._died()
-        return self._answer()
+        results, stats = self._answer()
+        return results, BatchStats(**stats)  # sent as a dict: the process's own classes live in its __main__
 
     def alive(self) -> bool:
         return self._process.poll() is None
@@ -114,7 +127,8 @@ def _serve(conn: Connection) -> None:
         return
     while (job := _receive(conn)) is not None:
         try:
-            conn.send(("ok", model.generate(*job)))
+            results, stats = model.generate(*job)
+            conn.send(("ok", (results, asdict(stats))))
         except Exception:  # noqa: BLE001 - one failed batch fails its samples, not the process
             conn.send(("error", traceback.format_exc()))
     conn.close()
@@ -150,8 +164,43 @@ class _Model:
         if self.tokenizer.eos_token_id is not None:
             self.stop_ids.add(self.tokenizer.eos_token_id)
         self.may_end: dict[tuple[str, ...], Any] = {}
+        self.shapes = Shapes.of(self.model.config)
+        self.dtype_bytes = torch.finfo(dtype).bits // 8
+        # Measured once, with the weights loaded: later the allocator also holds freed caches of earlier batches.
+        self.budget = gpu_budget(spec.device, spec.memory_share) if spec.device.startswith("cuda") else None
+        self.row_ceiling = spec.batch_size
+        """Lowered for good when a chunk of that many rows ran out of memory."""
 
-    def generate(self, prompts: list[str], settings: Settings) -> list[tuple[str, int, int]]:
+    def rows_for(self, prompts: list[str], max_new_tokens: int) -> int:
+        """Rows per chunk: the batch size, or fewer where their KV caches would not fit in the budget."""
+        if self.budget is None:
+            return min(self.row_ceiling, len(prompts))
+        longest = max(len(ids) for ids in self.tokenizer(prompts, add_special_tokens=False)["input_ids"])
+        longest = -(-longest // PAD_MULTIPLE) * PAD_MULTIPLE
+        fit = rows_that_fit(self.shapes, longest, max_new_tokens, self.dtype_bytes, self.budget)
+        return max(1, min(self.row_ceiling, fit, len(prompts)))
+
+    def generate(self, prompts: list[str], settings: Settings) -> tuple[list[tuple[str, int, int]], BatchStats]:
+        """Generate in chunks that fit in memory; a chunk that still runs out is split in two and retried."""
+        import torch
+
+        stats = BatchStats(rows=self.rows_for(prompts, settings[0]))
+        results: list[tuple[str, int, int]] = []
+        while len(results) < len(prompts):
+            chunk = prompts[len(results):len(results) + stats.rows]
+            try:
+                results += self._generate_chunk(chunk, settings, stats.rows)
+            except torch.OutOfMemoryError:
+                if len(chunk) == 1:
+                    raise
+                torch.cuda.empty_cache()
+                stats.rows = self.row_ceiling = max(1, len(chunk) // 2)
+                stats.oom_splits += 1
+                continue
+            stats.chunks += 1
+        return results, stats
+
+    def _generate_chunk(self, prompts: list[str], settings: Settings, rows: int) -> list[tuple[str, int, int]]:
         import torch
 
         max_new_tokens, temperature, top_p, top_k, seed, stops = settings
@@ -160,7 +209,7 @@ class _Model:
         if self.spec.cache == "static":
             # A new batch shape means a new compile, which costs far more than the spare rows.
             pad = {"pad_to_multiple_of": PAD_MULTIPLE}
-            prompts = prompts + [prompts[0]] * (self.spec.batch_size - count)
+            prompts = prompts + [prompts[0]] * (rows - count)
         encoded = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False, **pad).to(self.spec.device)
         options: dict[str, Any] = {"max_new_tokens": max_new_tokens, "pad_token_id": self.tokenizer.pad_token_id}
         if temperature and temperature > 0:
