@@ -147,16 +147,20 @@ def _receive(conn: Connection) -> Any:
 
 
 class _Model:
-    def __init__(self, spec: WorkerSpec) -> None:
+    def __init__(self, spec: WorkerSpec, loaded: tuple[Any, Any] | None = None) -> None:
+        """Load the model of ``spec``, or take ``loaded`` (model, tokenizer) already in memory (benchmarks)."""
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.spec = spec
-        self.tokenizer = AutoTokenizer.from_pretrained(spec.model_path, padding_side="left")
+        dtype = torch.bfloat16 if spec.device.startswith("cuda") else torch.float32
+        if loaded is None:
+            loaded = (AutoModelForCausalLM.from_pretrained(spec.model_path, dtype=dtype, device_map=spec.device).eval(),
+                      AutoTokenizer.from_pretrained(spec.model_path))
+        self.model, self.tokenizer = loaded
+        self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        dtype = torch.bfloat16 if spec.device.startswith("cuda") else torch.float32
-        self.model = AutoModelForCausalLM.from_pretrained(spec.model_path, dtype=dtype, device_map=spec.device).eval()
         if spec.cache == "static":
             self.model.generation_config.cache_implementation = "static"
         ids = self.model.generation_config.eos_token_id

@@ -1,0 +1,249 @@
+"""Generation at the benchmarks' real token caps on one GPU: the ``hf`` worker's static batches sized to
+memory against transformers' continuous batching, on random-initialised models of the real architectures.
+
+    python benchmarks/long_caps.py --arch qwen3-1.7b --benchmark aime2025 --modes static continuous
+
+Workload, the same for both modes: ``--items`` prompts of the benchmark's typical prompt length, the
+benchmark's first token cap, and lengths decided by the model: a bias on the end-of-sequence logit makes the
+model draw it with probability 1/mean at each step (temperature 1, no top-p/top-k), so answer lengths are
+geometric with the benchmark's typical mean and a tail that reaches the cap. GPU memory is capped with
+``torch.cuda.set_per_process_memory_fraction`` at ``--memory-gb`` (80: an H100). GPU time is scarce, so each
+mode generates for ``--seconds`` after a warm-up: static mode runs one chunk sized to memory and projects
+whole chunks from its time per step (a chunk lasts as long as its longest answer); continuous batching
+queues every prompt and counts the answers that finished (a lower bound). Projections to the full test set
+are labelled as such. Prints one JSON line per cell and a markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from typing import Any
+
+ARCHS: dict[str, dict[str, Any]] = {
+    # The published configs' shapes (hidden, MLP, layers, heads, KV heads, head size, vocabulary).
+    "qwen3-1.7b": dict(kind="qwen3", hidden_size=2048, intermediate_size=6144, num_hidden_layers=28, num_attention_heads=16,
+                       num_key_value_heads=8, head_dim=128, vocab_size=151936, tie_word_embeddings=True),
+    "qwen3-4b": dict(kind="qwen3", hidden_size=2560, intermediate_size=9728, num_hidden_layers=36, num_attention_heads=32,
+                     num_key_value_heads=8, head_dim=128, vocab_size=151936, tie_word_embeddings=True),
+    "smollm3-3b": dict(kind="smollm3", hidden_size=2048, intermediate_size=11008, num_hidden_layers=36, num_attention_heads=16,
+                       num_key_value_heads=4, vocab_size=128256, tie_word_embeddings=True),
+    "tiny": dict(kind="qwen3", hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+                 num_key_value_heads=2, head_dim=16, vocab_size=5000, tie_word_embeddings=True),  # a CPU smoke test
+    "gemma3-4b": dict(kind="gemma3", hidden_size=2560, intermediate_size=10240, num_hidden_layers=34, num_attention_heads=8,
+                      num_key_value_heads=4, head_dim=256, sliding_window=1024, vocab_size=262208),
+}
+# Typical prompt tokens (chat template included), the first token cap, the typical answer length of a base
+# model, and the full test set's size.
+WORKLOADS = {
+    "aime2025": (150, 16_000, 3_000, 30), "gpqamain": (300, 16_000, 3_000, 448), "gsm8k": (1_800, 4_000, 300, 1_319),
+    "humaneval": (200, 4_000, 300, 164), "bfcl": (500, 4_000, 150, 100), "healthbench": (600, 16_384, 1_000, 245),
+    "arenahardwriting": (300, 16_384, 1_500, 250),
+}
+
+
+def build(arch: str, device: str) -> tuple[Any, Any]:
+    """The architecture with random bf16 weights on the GPU, and a word-level tokenizer over its vocabulary."""
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    shape = dict(ARCHS[arch])
+    kind, vocab_size = shape.pop("kind"), shape["vocab_size"]
+    vocab = {f"w{i}": i for i in range(vocab_size - 1)} | {"<eos>": vocab_size - 1}
+    core = Tokenizer(models.WordLevel(vocab, unk_token="w0"))
+    core.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, eos_token="<eos>", pad_token="<eos>")
+    eos = vocab_size - 1
+    if kind == "qwen3":
+        from transformers import Qwen3Config as Config, Qwen3ForCausalLM as Model
+        config = Config(**shape, eos_token_id=eos, pad_token_id=eos)
+    elif kind == "smollm3":
+        from transformers import SmolLM3Config as Config, SmolLM3ForCausalLM as Model
+        config = Config(**shape, eos_token_id=eos, pad_token_id=eos)  # every 4th layer without rotary embedding (NoPE)
+    else:
+        from transformers import Gemma3Config as Config, Gemma3ForConditionalGeneration as Model
+        config = Config(text_config={**shape, "eos_token_id": eos, "pad_token_id": eos}, eos_token_id=eos, pad_token_id=eos)
+    with torch.device(device):
+        model = Model(config).to(torch.bfloat16 if device == "cuda" else torch.float32).eval()
+    model.generation_config.eos_token_id = eos
+    model.generation_config.pad_token_id = eos
+    return model, tokenizer
+
+
+def bias_end_of_sequence(model: Any, tokenizer: Any, mean_tokens: int) -> None:
+    """Add a bias to the end-of-sequence logit so that it is drawn with probability 1/mean_tokens per step."""
+    import torch
+
+    eos = tokenizer.eos_token_id
+    head = model.get_output_embeddings()
+    device = next(model.parameters()).device
+    ids = torch.randint(0, eos, (8, 256), device=device)
+    with torch.inference_mode():
+        logits = model(input_ids=ids).logits.float()
+    others = torch.cat([logits[..., :eos], logits[..., eos + 1:]], dim=-1).logsumexp(-1).mean()
+    p = 1 / mean_tokens
+    bias = torch.zeros(head.out_features, device=device, dtype=head.weight.dtype)
+    bias[eos] = others - logits[..., eos].mean() + math.log(p / (1 - p))
+    head.bias = torch.nn.Parameter(bias, requires_grad=False)
+
+
+def prompts(tokenizer: Any, count: int, length: int) -> list[str]:
+    words = min(50_000, len(tokenizer) - 20)
+    return [" ".join(f"w{(i * 7919 + j * 104729) % words + 10}" for j in range(length)) for i in range(count)]
+
+
+def peak_gb() -> float:
+    import torch
+
+    return round(torch.cuda.max_memory_allocated() / 1e9, 1) if torch.cuda.is_available() else 0.0
+
+
+def longest_of(rows: int, mean: int, cap: int) -> float:
+    """Expected length of the longest of ``rows`` geometric answers of mean ``mean``, capped at ``cap``."""
+    harmonic = sum(1 / k for k in range(1, rows + 1))
+    return min(cap, mean * harmonic)
+
+
+def run_static(model: Any, tokenizer: Any, texts: list[str], cap: int, mean: int, seconds: float, cache: str) -> dict[str, Any]:
+    """One chunk sized to memory, stopped after ``seconds`` (after a warm-up that compiles): the time per
+    decoding step at that size, projected to whole chunks (a chunk lasts as long as its longest answer)."""
+    from posttrainbench.evaluation.backends.hf_worker import WorkerSpec, _Model
+
+    device = str(next(model.parameters()).device)
+    worker = _Model(WorkerSpec(model_path=None, device=device, batch_size=256,  # type: ignore[arg-type]
+                               cache=cache if device.startswith("cuda") else "dynamic", memory_share=0.9),
+                    loaded=(model, tokenizer))
+    rows = worker.rows_for(texts, cap)
+    chunk = texts[:rows]
+    settings = (cap, 1.0, 1.0, 0, 0, ())
+    started = time.monotonic()
+    model.generation_config.max_time = 1.0  # warm-up: compiles the prefill and decoding step at this shape
+    worker.generate(chunk, settings)
+    warmup = time.monotonic() - started
+    model.generation_config.max_time = seconds
+    started = time.monotonic()
+    results, stats = worker.generate(chunk, settings)
+    wall = time.monotonic() - started
+    model.generation_config.max_time = None
+    steps = max(n for _, _, n in results)
+    step_s = wall / steps
+    answer = mean * (1 - (1 - 1 / mean) ** cap)  # mean of a geometric answer cut at the cap
+    chunk_s = step_s * longest_of(rows, mean, cap)
+    if getattr(model, "_cache", None) is not None:
+        model._cache = None  # the static cache generate keeps for reuse: free it for the next mode
+    return {"items": rows, "wall_s": round(wall, 1), "tokens": sum(n for _, _, n in results), "steps": steps,
+            "step_ms": round(1000 * step_s, 2), "warmup_s": round(warmup, 1), "rows": stats.rows, "oom_splits": stats.oom_splits,
+            "chunk_s": round(chunk_s, 1), "tokens_per_s": round(rows * answer / chunk_s, 1), "peak_gb": peak_gb()}
+
+
+def paged_cache(model: Any, block_size: int = 32, max_batch_tokens: int = 8192) -> dict[str, int]:
+    import torch
+
+    from posttrainbench.evaluation.backends.kv_memory import Shapes, gpu_budget, kv_bytes
+
+    device = str(next(model.parameters()).device)
+    if not device.startswith("cuda"):
+        return {"block_size": block_size, "max_batch_tokens": max_batch_tokens}
+    torch.cuda.empty_cache()
+    per_token = kv_bytes(Shapes.of(model.config), 1, 2)
+    blocks = int(0.8 * gpu_budget(device, 0.9) // (block_size * per_token))
+    return {"num_blocks": blocks, "block_size": block_size, "max_batch_tokens": max_batch_tokens}
+
+
+def run_continuous(model: Any, tokenizer: Any, texts: list[str], cap: int, seconds: float) -> dict[str, Any]:
+    """All prompts queued at once; the tokens of the requests that finished within ``seconds`` (a lower
+    bound: those still running are not counted), after a short warm-up."""
+    from transformers import GenerationConfig
+
+    config = GenerationConfig(max_new_tokens=cap, do_sample=True, temperature=1.0, top_p=1.0, top_k=0,
+                              eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.eos_token_id)
+    # transformers sizes its paged cache from the GPU's free memory and ignores the process's memory fraction:
+    # give it the number of pages that fit in this process's budget (4/5 of it: the rest for activations).
+    pages = paged_cache(model)
+    options: dict[str, Any] = {}
+    try:
+        from transformers import ContinuousBatchingConfig
+
+        options["continuous_batching_config"] = ContinuousBatchingConfig(**pages)
+    except ImportError:  # older transformers read these from the generation config
+        for name, value in pages.items():
+            setattr(config, name, value)
+    model.set_attn_implementation("paged|sdpa")  # generate_batch switches it itself; the manager API does not
+    manager = model.init_continuous_batching(generation_config=config, **options)
+    manager.start()
+    try:
+        warm = time.monotonic()
+        manager.add_request(tokenizer(texts[0], add_special_tokens=False)["input_ids"], max_new_tokens=16)
+        manager.get_result(timeout=600)
+        warmup = time.monotonic() - warm
+        for text in texts:
+            manager.add_request(tokenizer(text, add_special_tokens=False)["input_ids"], max_new_tokens=cap)
+        started, finished, tokens = time.monotonic(), 0, 0
+        while finished < len(texts) and time.monotonic() - started < seconds:
+            result = manager.get_result(timeout=1)
+            if result is not None and result.is_finished():
+                finished, tokens = finished + 1, tokens + len(result.generated_tokens)
+        wall = time.monotonic() - started
+    finally:
+        manager.stop(block=False)
+    return {"items": finished, "queued": len(texts), "wall_s": round(wall, 1), "tokens": tokens, "warmup_s": round(warmup, 1),
+            "tokens_per_s": round(tokens / wall, 1), "blocks": pages.get("num_blocks"), "peak_gb": peak_gb()}
+
+
+def main() -> None:
+    import torch
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--arch", choices=ARCHS, default="qwen3-1.7b")
+    parser.add_argument("--benchmark", choices=WORKLOADS, default="aime2025")
+    parser.add_argument("--modes", nargs="+", choices=("static", "continuous"), default=["static", "continuous"])
+    parser.add_argument("--device", default="cuda")
+    parser.add_argument("--cache", choices=("static", "dynamic"), default="static", help="KV cache of the static mode's batches.")
+    parser.add_argument("--cap", type=int, default=None, help="Token cap instead of the benchmark's (smoke tests only).")
+    parser.add_argument("--items", type=int, default=None, help="Prompts per mode (default: the benchmark's test set).")
+    parser.add_argument("--continuous-items", type=int, default=None, help="Prompts for continuous batching (default: --items).")
+    parser.add_argument("--seconds", type=float, default=90, help="How long each mode generates (after its warm-up).")
+    parser.add_argument("--memory-gb", type=float, default=80)
+    args = parser.parse_args()
+    prompt_tokens, cap, mean, full = WORKLOADS[args.benchmark]
+    cap = args.cap or cap
+    if args.device == "cuda":
+        total = torch.cuda.get_device_properties(0).total_memory
+        torch.cuda.set_per_process_memory_fraction(min(1.0, args.memory_gb * 1e9 / total))
+    model, tokenizer = build(args.arch, args.device)
+    bias_end_of_sequence(model, tokenizer, mean)
+    rows = []
+    for mode in args.modes:
+        count = (args.continuous_items if mode == "continuous" else None) or args.items or full
+        texts = prompts(tokenizer, count, prompt_tokens)
+        if torch.cuda.is_available():
+            torch.cuda.reset_peak_memory_stats()
+        try:
+            result = (run_static(model, tokenizer, texts, cap, mean, args.seconds, args.cache) if mode == "static"
+                      else run_continuous(model, tokenizer, texts, cap, args.seconds))
+        except Exception as error:  # noqa: BLE001 - a mode that fails is a row of the table, not the end of the run
+            result = {"error": f"{type(error).__name__}: {str(error).splitlines()[0][:300]}"}
+        row = {"arch": args.arch, "benchmark": args.benchmark, "mode": mode if mode != "static" else f"static ({args.cache} cache)", "cap": cap, "mean_tokens": mean,
+               "prompt_tokens": prompt_tokens, "memory_gb": args.memory_gb, **result}
+        if mode == "static":
+            import gc
+
+            gc.collect()
+            torch.cuda.empty_cache() if torch.cuda.is_available() else None
+        if "tokens_per_s" in result:
+            row["projected_full_s"] = round(full * mean / result["tokens_per_s"], 1)
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+    print("| arch | benchmark | mode | items done | wall s | tokens | step ms | tokens/s | rows | splits | peak GB | full set (projected s) |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for row in rows:
+        print(f"| {row['arch']} | {row['benchmark']} | {row['mode']} | {row.get('items', '-')} | {row.get('wall_s', '-')} | "
+              f"{row.get('tokens', '-')} | {row.get('step_ms', '-')} | {row.get('tokens_per_s', row.get('error'))} | "
+              f"{row.get('rows', '-')} | {row.get('oom_splits', '-')} | {row.get('peak_gb', '-')} | {row.get('projected_full_s', '-')} |")
+
+
+if __name__ == "__main__":
+    main()
