@@ -59,4 +59,5 @@ def test_doctor_reports_the_sandbox_and_extras() -> None:
     assert rows["[hf] evaluator"]["ok"] is True
     assert "sandbox bubblewrap" in rows and "GPUs" in rows and "agent codex" in rows
     assert rows["code jail"]["ok"] is (rows["code jail"]["detail"] == "works (bubblewrap)")
+    assert rows["[hf] torch"]["detail"].startswith("installed: torch 2.")  # the versions a GPU user must match
     assert "0.169.0" in rows["agent codex"]["detail"]  # the pinned version, in the install hint or the version check

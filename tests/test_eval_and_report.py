@@ -4,7 +4,11 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from conftest import ptb
+from posttrainbench import api
+from posttrainbench.config import EvalOverrides
 
 
 def test_ptb_eval_gsm8k_on_a_tiny_model(tiny_model: Path, demo_gsm8k: Path, tmp_path: Path) -> None:
@@ -87,3 +91,33 @@ def test_quickstart_says_where_its_results_are(tiny_model: Path, tmp_path: Path)
     assert Path(run_dir).parent == results and (Path(run_dir) / "result.json").is_file()  # whole, never wrapped mid-name
     status = ptb("status", "--results", str(results))
     assert Path(run_dir).name in status.stdout
+
+
+def test_repeated_evaluation_reports_the_mean_and_its_spread(tiny_model: Path, demo_gsm8k: Path) -> None:
+    """--repeats: whole evaluations with consecutive seeds, as the original's re-run script; per-sample scores kept."""
+    from test_benchmarks import output, scripted
+
+    from posttrainbench.evaluation.ladder import eval_argv
+    from posttrainbench.evaluation.runner import evaluate_repeated
+
+    test = [json.loads(line) for line in (demo_gsm8k / "test.jsonl").read_text().splitlines()][:2]
+    answers = {row["question"]: row["answer"].split("####")[-1].strip() for row in test}
+
+    def respond(messages, tools, tool_choice, config):  # type: ignore[no-untyped-def]
+        question = next(q for q in answers if q in messages[-1].text)
+        return output(f"ANSWER: {answers[question]}" if config.seed % 2 == 0 else "ANSWER: -1")  # right with even seeds
+
+    from inspect_ai.model import get_model
+
+    model = get_model("mockllm/model", custom_outputs=respond)
+    metrics = evaluate_repeated(tiny_model, "gsm8k", repeats=3, seed=4, data=demo_gsm8k, model=model, device="cpu", limit=2)
+    assert metrics["repeats"]["seeds"] == [4, 5, 6] and metrics["repeats"]["accuracies"] == [1.0, 0.0, 1.0]
+    assert metrics["accuracy"] == pytest.approx(2 / 3) and metrics["repeats"]["std"] == pytest.approx(0.57735, abs=1e-4)
+    assert metrics["stderr"] == pytest.approx(0.57735 / 3 ** 0.5, abs=1e-4) and metrics["repeats"]["min"] == 0.0
+    assert [run["sampling"]["seed"] for run in metrics["runs"]] == [4, 5, 6]
+    assert [sorted(run["sample_scores"].values()) for run in metrics["runs"]] == [[1.0, 1.0], [0.0, 0.0], [1.0, 1.0]]
+    single = evaluate_repeated(tiny_model, "gsm8k", repeats=1, data=demo_gsm8k, model=model, device="cpu", limit=2)
+    assert "repeats" not in single and len(single["sample_scores"]) == 2
+    config = api.make_config(agent="copy-base", model=str(tiny_model), family="qwen3", benchmark="gsm8k", hours=1,
+                             sandbox="none", device="cpu", evaluation=EvalOverrides(repeats=3))
+    assert eval_argv(config, tiny_model, 64, tiny_model / "m.json")[-2:] == ["--repeats", "3"]

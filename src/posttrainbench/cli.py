@@ -200,6 +200,7 @@ def run(
     eval_data: Annotated[Optional[str], typer.Option(help="Local data for the final evaluation instead of the pinned source.")] = None,
     eval_backend: Annotated[str, typer.Option(help="Final evaluation backend: auto, hf or vllm.")] = "auto",
     eval_profile: Annotated[str, typer.Option(help="Final evaluation profile: fast or upstream (same scores).")] = "fast",
+    eval_repeats: Annotated[int, typer.Option(help="Evaluate final_model N times with seeds SEED, SEED+1, ...; the score is their mean.", min=1)] = 1,
     judge_base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint of the LLM judge.")] = None,
     judge_model: Annotated[Optional[str], typer.Option(help="Judge model (default gpt-5-mini).")] = None,
     grace_minutes: Annotated[float, typer.Option(help="Minutes after the budget before the hard kill.")] = 5,
@@ -230,7 +231,8 @@ def run(
         seed=seed, sandbox=sandbox,
         network=not no_network, device=device, prompt_file=prompt_file, label=label,
         evaluation=EvalOverrides(limit=limit, max_tokens=max_tokens or None, data=eval_data, backend=eval_backend,
-                                 profile=eval_profile, judge_base_url=judge_base_url, judge_model=judge_model),
+                                 profile=eval_profile, judge_base_url=judge_base_url, judge_model=judge_model,
+                                 repeats=eval_repeats),
         grace_minutes=grace_minutes,
     )
     root = api.results_root(results)
@@ -331,6 +333,7 @@ def eval_(
     profile: Annotated[str, typer.Option(help="fast (keeps the backend busy) or upstream (the original's concurrency and memory settings).")] = "fast",
     max_connections: Annotated[Optional[int], typer.Option(help="Concurrent samples and generate calls in Inspect; also caps the hf batch size (default: the profile's).", min=1)] = None,
     seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
+    repeats: Annotated[int, typer.Option(help="Evaluate N times with seeds SEED, SEED+1, ...: accuracy is the mean, stderr that of the mean; each run's metrics and per-sample scores are kept.", min=1)] = 1,
     judge_base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint of the LLM judge (healthbench, arenahardwriting).")] = None,
     judge_model: Annotated[Optional[str], typer.Option(help="Judge model name.")] = None,
     judge_api_key_env: Annotated[str, typer.Option(help="Environment variable holding the judge's API key.")] = "OPENAI_API_KEY",
@@ -352,7 +355,7 @@ def eval_(
     - `ptb eval --model-path ./ckpt --benchmark healthbench --judge-base-url http://127.0.0.1:8000/v1 --judge-model m`
     """
     from posttrainbench.evaluation.judge import DEFAULT_BASE_URL, DEFAULT_MODEL, JudgeSettings
-    from posttrainbench.evaluation.runner import check_device, evaluate
+    from posttrainbench.evaluation.runner import check_device, evaluate_repeated
     from posttrainbench.fileio import write_json_atomic
 
     if not model_path.is_dir():
@@ -362,9 +365,9 @@ def eval_(
         raise PtbError("--judge-max-failure-rate must be between 0 and 1")
     judge = JudgeSettings(base_url=judge_base_url or DEFAULT_BASE_URL, model=judge_model or DEFAULT_MODEL,
                           api_key_env=judge_api_key_env, concurrency=judge_concurrency, max_failure_rate=judge_max_failure_rate)
-    metrics = evaluate(model_path, benchmark, family=family, max_tokens=max_tokens, limit=limit, data=data,
-                       device=device, backend=backend, profile=profile, max_connections=max_connections, seed=seed, judge=judge,
-                       few_shot=few_shot)
+    metrics = evaluate_repeated(model_path, benchmark, repeats=repeats, seed=seed, family=family, max_tokens=max_tokens,
+                                limit=limit, data=data, device=device, backend=backend, profile=profile,
+                                max_connections=max_connections, judge=judge, few_shot=few_shot)
     if json_output_file is not None:
         write_json_atomic(json_output_file, metrics)
     _print_json(metrics)

@@ -40,6 +40,7 @@ class EvalOverrides(BaseModel):
     judge_api_key_env: str = Field(default="OPENAI_API_KEY", description="Variable holding the judge's API key")
     judge_max_failure_rate: float = Field(default=0.0, ge=0, le=1, description="Tolerated share of failed gradings")
     attempt_timeout_s: float = Field(default=8 * 3600, description="Wall-clock limit of one evaluation attempt")
+    repeats: int = Field(default=1, ge=1, description="Whole evaluations with consecutive seeds; the score is their mean")
 
 
 class TrialConfig(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import shutil
 import subprocess
@@ -18,6 +19,14 @@ def _gpus() -> tuple[bool, str]:
     proc = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True, timeout=30)
     names = proc.stdout.strip().splitlines()
     return (proc.returncode == 0 and bool(names)), ", ".join(names) or proc.stderr.strip()[:120]
+
+
+def _version(distribution: str) -> str:
+    """The installed version of a distribution, without importing it (vLLM and torch take seconds)."""
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return "(version unknown)"
 
 
 def _code_jail() -> dict[str, Any]:
@@ -55,7 +64,8 @@ def checks() -> list[dict[str, Any]]:
     for extra, module in (("[hf] evaluator", "inspect_ai"), ("[hf] torch", "torch"), ("[hf] transformers", "transformers"),
                           ("[vllm] backend", "vllm")):
         found = importlib.util.find_spec(module) is not None
-        rows.append({"check": extra, "ok": found, "detail": "installed" if found else f"missing: pip install 'posttrainbench{extra.split()[0]}'"})
+        detail = f"installed: {module} {_version(module)}" if found else f"missing: pip install 'posttrainbench{extra.split()[0]}'"
+        rows.append({"check": extra, "ok": found, "detail": detail})
     for cls in _scaffolds():
         problem = cls.problem()
         note = None if problem else cls.version_note()  # runs `CLI --version` once

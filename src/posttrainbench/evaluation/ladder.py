@@ -52,6 +52,8 @@ def eval_argv(config: TrialConfig, model_path: Path, max_tokens: int, output: Pa
         argv += ["--judge-model", config.evaluation.judge_model]
     if config.evaluation.limit is not None:
         argv += ["--limit", str(config.evaluation.limit)]
+    if config.evaluation.repeats > 1:
+        argv += ["--repeats", str(config.evaluation.repeats)]
     if config.evaluation.data is not None:
         argv += ["--data", config.evaluation.data]
     return argv

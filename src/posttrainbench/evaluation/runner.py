@@ -133,6 +133,36 @@ def evaluate(
     return metrics
 
 
+def evaluate_repeated(model_path: Path, benchmark_id: str, repeats: int = 1, seed: int = 0, **options: Any) -> dict[str, Any]:
+    """``repeats`` whole evaluations with the seeds ``seed``, ``seed + 1``, ..., as the original's re-run
+    script does. The accuracy is their mean and the stderr the standard error of that mean (sample std over
+    sqrt(n)); ``repeats`` has the spread and ``runs`` each evaluation's metrics with its per-sample scores."""
+    if repeats < 1:
+        raise PtbError(f"repeats must be at least 1, got {repeats}")
+    runs = [evaluate(model_path, benchmark_id, seed=seed + index, **options) for index in range(repeats)]
+    if repeats == 1:
+        return runs[0]
+    accuracies = [run["accuracy"] for run in runs]
+    spread = repeat_spread(accuracies)
+    return {
+        **{key: value for key, value in runs[0].items() if key != "sample_scores"},
+        "accuracy": spread["mean"], "stderr": spread["stderr"],
+        "tokens_generated": sum(run["tokens_generated"] for run in runs),
+        "wall_seconds": round(sum(run["wall_seconds"] for run in runs), 2),
+        "repeats": {"n": repeats, "seeds": [seed + index for index in range(repeats)], "accuracies": accuracies, **spread},
+        "runs": runs,
+    }
+
+
+def repeat_spread(values: list[float]) -> dict[str, float | None]:
+    """Mean, sample standard deviation (n - 1), standard error of the mean, min and max."""
+    from statistics import fmean, stdev
+
+    std = stdev(values) if len(values) > 1 else None
+    return {"mean": fmean(values), "std": std, "stderr": std / len(values) ** 0.5 if std is not None else None,
+            "min": min(values), "max": max(values)}
+
+
 def _metrics(logs: list[Any], spec: Any, tolerated: float) -> dict[str, Any]:
     if len(logs) != 1:
         raise EvaluationError(f"expected one evaluation log, got {len(logs)}")
@@ -151,10 +181,24 @@ def _metrics(logs: list[Any], spec: Any, tolerated: float) -> dict[str, Any]:
     metrics: dict[str, Any] = {
         "accuracy": values["accuracy"], "stderr": values.get("stderr"), "n": log.results.completed_samples,
         "tokens_generated": sum(u.output_tokens for u in usage.values()),
+        "sample_scores": _scores_by_sample(log),  # kept so that a report can bootstrap over samples
     }
     if spec.judged:
         metrics.update(_judge_counts(log, spec, tolerated))
     return metrics
+
+
+def _scores_by_sample(log: Any) -> dict[str, float]:
+    """Each sample's score (its first scorer's value as a number: correct 1, incorrect 0), by sample id."""
+    from inspect_ai.scorer import value_to_float
+
+    as_number = value_to_float()
+    scores = {}
+    for sample in log.samples or []:
+        values = list((sample.scores or {}).values())
+        if values:
+            scores[f"{sample.id}" if sample.epoch == 1 else f"{sample.id}#{sample.epoch}"] = as_number(values[0].value)
+    return scores
 
 
 def _sample_scores(log: Any) -> list[dict[str, Any]]:

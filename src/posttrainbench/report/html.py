@@ -87,7 +87,7 @@ def run_page(result: Result, run_dir: Path) -> str:
         "<h2>Audit verdicts</h2>",
         _table(["check", "verdict", "evidence"], [[v.get("check"), _badge(str(v.get("verdict"))), v.get("evidence", "")] for v in result.verdicts], "verdicts", raw=(1,))
         if result.verdicts else "<p>No audit verdicts.</p>",
-        "<h2>Metrics</h2>", f"<pre>{_e(json.dumps(result.metrics, indent=2)) if result.metrics else 'No metrics.'}</pre>",
+        "<h2>Metrics</h2>", _metrics(result.metrics),
         "<h2>Usage</h2>", _table(["tokens in", "cached", "out", "reasoning", "cost (USD)"],
                                  [[_num(usage.get(k)) for k in ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_tokens", "cost_usd")]], "usage"),
         "<h2>Prompt</h2>", f"<pre class=\"prompt\">{_e(paths.prompt.read_text(errors='replace')) if paths.prompt.is_file() else 'No prompt recorded.'}</pre>",
@@ -95,6 +95,15 @@ def run_page(result: Result, run_dir: Path) -> str:
         "<h2>Transcript</h2>", _transcript(trace, paths),
     ]
     return _page(f"{result.label} · {result.model} · {result.benchmark}", "\n".join(body), "../")
+
+
+def _metrics(metrics: dict[str, Any] | None) -> str:
+    """The metrics without the per-sample scores and each repeat's own metrics, which stay in result.json."""
+    if not metrics:
+        return "<p>No metrics.</p>"
+    shown = {key: value for key, value in metrics.items() if key not in ("sample_scores", "runs")}
+    note = f"<p class=\"sub\">Per-sample scores of {len(metrics['sample_scores'])} samples are in result.json.</p>" if metrics.get("sample_scores") else ""
+    return f"<pre>{_e(json.dumps(shown, indent=2))}</pre>{note}"
 
 
 def _failure(result: Result, paths: RunPaths) -> str:
