@@ -12,7 +12,7 @@ from typing import Any
 
 from posttrainbench.catalog import FAMILIES, get_benchmark, get_family
 from posttrainbench.errors import EvaluationError, PtbError
-from posttrainbench.evaluation.backends import drive_settings, inspect_model, resolve_backend
+from posttrainbench.evaluation.backends import drive_settings, inspect_model, resolve_backend, vllm_context
 from posttrainbench.evaluation.judge import total_usage
 from posttrainbench.evaluation.sampling import sampling_settings
 
@@ -98,8 +98,12 @@ def evaluate(
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="ptb-eval-") as tmp:
         model_args: dict[str, Any] = {}
+        context = None
+        if backend == "vllm":
+            samples = list(task.dataset)[:limit] if limit else list(task.dataset)
+            context = vllm_context(model_path, template, samples, cap)
         if model is None:
-            model, model_args = inspect_model(backend, model_path, template, device, drive, spec.uses_tools, Path(tmp))
+            model, model_args = inspect_model(backend, model_path, template, device, drive, spec.uses_tools, Path(tmp), context)
         generator = getattr(getattr(model, "api", None), "generator", None)
         try:
             logs = inspect_eval(
@@ -121,6 +125,8 @@ def evaluate(
         judge=judge.describe() if (judge is not None and spec.judged) else None,
         wall_seconds=round(time.monotonic() - started, 2),
     )
+    if context is not None:
+        metrics["max_model_len"] = context
     metrics["tokens_per_second"] = round(metrics["tokens_generated"] / max(metrics["wall_seconds"], 1e-9), 1)
     if generator is not None:  # the hf backend knows how long the GPU was generating
         metrics["generation_seconds"] = round(generator.busy_seconds, 2)

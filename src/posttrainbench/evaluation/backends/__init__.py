@@ -74,8 +74,39 @@ def resolve_backend(backend: str, device: str) -> str:
     return backend
 
 
+PROMPT_ALLOWANCE = 4096
+"""Tokens a benchmark's solvers may add to a sample's own messages (GSM8K's ten solved examples, about 2,000,
+are the most); vLLM rejects a request whose prompt and cap exceed its context."""
+
+
+def vllm_context(model_path: Path, chat_template: str, samples: list[Any], cap: int) -> int:
+    """vLLM's ``max_model_len``: the longest rendered sample (tools included) plus the solvers' allowance and
+    the cap, never more than the model's own context. A smaller context leaves vLLM more room for rows."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    from posttrainbench.evaluation.backends.hf_provider import chat_dicts
+
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    longest = 0
+    for sample in samples:
+        messages = sample.input if isinstance(sample.input, list) else [_user(sample.input)]
+        text = tokenizer.apply_chat_template(chat_dicts(messages), tools=(sample.metadata or {}).get("tools") or None,
+                                             chat_template=chat_template, add_generation_prompt=True, tokenize=False)
+        longest = max(longest, len(tokenizer(text, add_special_tokens=False)["input_ids"]))
+    config = AutoConfig.from_pretrained(model_path)
+    context = getattr(config.get_text_config(), "max_position_embeddings", None)
+    wanted = longest + PROMPT_ALLOWANCE + cap
+    return min(context, wanted) if context else wanted
+
+
+def _user(text: str) -> Any:
+    from inspect_ai.model import ChatMessageUser
+
+    return ChatMessageUser(content=text)
+
+
 def inspect_model(backend: str, model_path: Path, chat_template: str, device: str, drive: DriveSettings,
-                  uses_tools: bool, workdir: Path) -> Any:
+                  uses_tools: bool, workdir: Path, max_model_len: int | None = None) -> Any:
     """An Inspect model (or ``provider/name`` string with model args) for ``backend``."""
     if backend == "hf":
         from posttrainbench.evaluation.backends.hf_provider import make_model
@@ -84,6 +115,8 @@ def inspect_model(backend: str, model_path: Path, chat_template: str, device: st
     template_file = Path(tempfile.mkstemp(suffix=".jinja", dir=workdir)[1])
     template_file.write_text(chat_template)  # vLLM reads the template from a file
     args: dict[str, Any] = {"gpu_memory_utilization": drive.gpu_memory_utilization, "chat_template": str(template_file)}
+    if max_model_len is not None:
+        args["max_model_len"] = max_model_len
     if uses_tools:
         args.update(enable_auto_tool_choice=True, tool_call_parser="hermes")
     return f"vllm/{model_path.resolve()}", args
