@@ -116,8 +116,8 @@ def run_static(model: Any, tokenizer: Any, texts: list[str], cap: int, mean: int
     worker = _Model(WorkerSpec(model_path=None, device=device, batch_size=256,  # type: ignore[arg-type]
                                cache=cache if device.startswith("cuda") else "dynamic", memory_share=0.9),
                     loaded=(model, tokenizer))
-    rows = worker.rows_for(texts, cap)
-    chunk = texts[:rows]
+    chunk = texts[:worker.rows_for(texts, cap)]
+    rows = len(chunk)
     settings = (cap, 1.0, 1.0, 0, 0, ())
     started = time.monotonic()
     model.generation_config.max_time = 1.0  # warm-up: compiles the prefill and decoding step at this shape

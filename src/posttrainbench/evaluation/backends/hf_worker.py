@@ -176,13 +176,16 @@ class _Model:
         """Lowered for good when a chunk of that many rows ran out of memory."""
 
     def rows_for(self, prompts: list[str], max_new_tokens: int) -> int:
-        """Rows per chunk: the batch size, or fewer where their KV caches would not fit in the budget."""
+        """Rows per chunk: the batch size, or fewer where their KV caches would not fit in the budget.
+
+        Not cut to the number of prompts: with a static cache a short last chunk is padded to this size,
+        because a new batch shape means a new compile."""
         if self.budget is None:
-            return min(self.row_ceiling, len(prompts))
+            return self.row_ceiling
         longest = max(len(ids) for ids in self.tokenizer(prompts, add_special_tokens=False)["input_ids"])
         longest = -(-longest // PAD_MULTIPLE) * PAD_MULTIPLE
         fit = rows_that_fit(self.shapes, longest, max_new_tokens, self.dtype_bytes, self.budget)
-        return max(1, min(self.row_ceiling, fit, len(prompts)))
+        return max(1, min(self.row_ceiling, fit))
 
     def generate(self, prompts: list[str], settings: Settings) -> tuple[list[tuple[str, int, int]], BatchStats]:
         """Generate in chunks that fit in memory; a chunk that still runs out is split in two and retried."""
