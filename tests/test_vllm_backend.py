@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import stat
 import sys
 from pathlib import Path
@@ -27,7 +28,8 @@ def fake_vllm(tmp_path: Path) -> dict[str, str]:
     (package / "__init__.py").write_text("")
     command = tmp_path / "bin" / "vllm"
     command.parent.mkdir()
-    command.write_text(f"#!/bin/sh\nexec {sys.executable} {Path(__file__).parent / 'fake_vllm.py'} \"$@\"\n")
+    server = Path(__file__).parent / "fake_vllm.py"
+    command.write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} {shlex.quote(str(server))} \"$@\"\n")  # paths may hold spaces
     command.chmod(command.stat().st_mode | stat.S_IXUSR)
     return {"PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path / "site"), os.environ.get("PYTHONPATH")])),
             "PATH": f"{command.parent}{os.pathsep}{os.environ['PATH']}", "PTB_FAKE_VLLM_LOG": str(tmp_path / "log"),
