@@ -76,6 +76,13 @@ def test_vllm_gets_the_chat_template_memory_share_context_and_sampling(fake_vllm
         assert (body.get("temperature"), body.get("top_p")) == (sampling["temperature"], sampling["top_p"])
         assert body["messages"][0]["role"] == "system" and body["messages"][0]["content"].count("ANSWER:") == 10
     assert metrics["accuracy"] == 0.0  # "ANSWER: 42" matches none of the demo answers
+    # The context must hold every request vLLM will get: the solver's 10-shot system message, the question, the cap.
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    for body in requests:
+        prompt = tokenizer.apply_chat_template(body["messages"], chat_template=template, add_generation_prompt=True, tokenize=False)
+        assert len(tokenizer(prompt, add_special_tokens=False)["input_ids"]) + body["max_tokens"] <= metrics["max_model_len"]
 
 
 def test_vllm_parses_hermes_tool_calls_for_bfcl(fake_vllm: dict[str, str], tiny_model: Path, bfcl_data: Path) -> None:
