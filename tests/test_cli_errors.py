@@ -123,6 +123,8 @@ CASES = [
     Case("status --results naming a file", lambda t, m: ["status", "--results", str(a_file(t))], "is not a directory"),
     Case("report --results naming a file", lambda t, m: ["report", "--results", str(a_file(t))], "is not a directory"),
     Case("status --results mistyped", lambda t, m: ["status", "--results", str(t / "reslts")], "does not exist"),
+    Case("import of a missing tree", lambda t, m: ["import", "upstream", str(t / "nope"), "--results", str(t / "imported")],
+         "nope is not a directory"),
     Case("report --results mistyped", lambda t, m: ["report", "--results", str(t / "reslts")], "does not exist"),
     # a machine that cannot run the trial: found before a run directory (and a failed leaderboard cell) exists
     Case("run without bubblewrap", lambda t, m: run_args(m, "--device", "cpu", "--results", str(t / "results")),
@@ -214,3 +216,8 @@ def test_an_interrupted_run_exits_130_and_says_how_to_resume(tiny_model: Path, t
     [run] = list(results.iterdir())
     assert proc.returncode == 130 and "Traceback" not in stderr, stderr
     assert f"to finish this trial later: ptb resume {run}" in stderr and stderr.splitlines()[-1] == "ptb: interrupted"
+
+
+def test_a_failed_import_leaves_no_results_folder(tmp_path: Path) -> None:
+    proc = ptb("import", "upstream", str(tmp_path / "nope"), "--results", str(tmp_path / "imported"))
+    assert proc.returncode == 2 and not (tmp_path / "imported").exists()

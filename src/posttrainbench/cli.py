@@ -503,6 +503,8 @@ def import_upstream(
             raise PtbError(f"--label-map {label_map}: {error}") from None
         if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
             raise PtbError(f"--label-map {label_map}: expected a JSON object of method folder -> label")
+    if not source.expanduser().is_dir():  # before the results folder is created: a typo leaves nothing behind
+        raise PtbError(f"{source} is not a directory")
     root = api.results_root(results)
     report = run_import(source.expanduser(), root, mapping)
     if as_json:
