@@ -236,10 +236,17 @@ def run(
         grace_minutes=grace_minutes,
     )
     root = api.results_root(results)
-    api.check_environment(config)  # before the run directory is announced (api.run checks again, cached)
-    err.print(f"run directory: {root / config.run_id}")
+    announced = False
+
+    def progress(stage: str, event: str) -> None:
+        nonlocal announced
+        if not announced:  # once the trial starts: api.run first checks the machine, which may fail
+            err.print(f"run directory: {root / config.run_id}", soft_wrap=True)
+            announced = True
+        _progress(stage, event)
+
     try:
-        result = api.run(config, root, progress=_progress)
+        result = api.run(config, root, progress=progress)
     except KeyboardInterrupt:
         err.print(f"to finish this trial later: ptb resume {shlex.quote(str(root / config.run_id))}", soft_wrap=True)
         raise

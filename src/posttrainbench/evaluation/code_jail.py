@@ -21,7 +21,7 @@ import tempfile
 
 from posttrainbench.errors import EvaluationError
 from posttrainbench.sandbox.bubblewrap import kernel_interfaces
-from posttrainbench.sandbox.host import PRIVATE_TMP, covered_by, private_paths, runtime_paths
+from posttrainbench.sandbox.host import PRIVATE_TMP, kept_under, private_paths, to_hide
 
 NAMESPACES = ["--unshare-all", "--die-with-parent", "--new-session"]
 
@@ -33,9 +33,8 @@ class CodeJailError(EvaluationError):
 @functools.cache
 def jail_arguments() -> list[str]:
     """bwrap arguments: the host read-only, private temporary folders, private files hidden, runtime kept."""
-    hidden = [path for path in private_paths() if not covered_by(path, PRIVATE_TMP)]
-    covers = [*PRIVATE_TMP, *hidden]
-    kept = [path for path in runtime_paths() if covered_by(path, covers)]
+    hidden = to_hide(private_paths())
+    kept = kept_under([*PRIVATE_TMP, *hidden])
     layers = sorted([(path, 0) for path in (*PRIVATE_TMP, *hidden)] + [(path, 1) for path in kept],
                     key=lambda item: (len(item[0].parts), item[1]))
     args = ["--ro-bind", "/", "/", *kernel_interfaces(), "--dev", "/dev"]

@@ -28,7 +28,7 @@ from typing import Any
 from posttrainbench import registry, settings
 from posttrainbench.sandbox._mount_init import SETUP_FAILED, mount_points
 from posttrainbench.sandbox.base import KIND, LaunchSpec, Sandbox
-from posttrainbench.sandbox.host import PRIVATE_TMP, covered_by, private_paths, runtime_paths
+from posttrainbench.sandbox.host import PRIVATE_TMP, kept_under, private_paths, to_hide
 
 LAUNCHER_PREFIXES = (SETUP_FAILED, "bwrap: ", "unshare: ")
 GPU_DEVICE_GLOBS = ("/dev/nvidia*", "/dev/nvidia-caps", "/dev/dri")
@@ -42,15 +42,15 @@ def gpu_devices() -> list[str]:
     return sorted({path for pattern in GPU_DEVICE_GLOBS for path in glob.glob(pattern)})
 
 
-def can_overlay(spec: LaunchSpec, path: Path) -> bool:
-    """The kernel refuses an overlay whose lower directory has mounts below it (they are locked in a user
-    namespace), and the directory holding the scratch cannot be its own lower layer: those are read-only."""
-    points = {Path(point) for point in mount_points()}
+def can_overlay(spec: LaunchSpec, path: Path, points: set[Path]) -> bool:
+    """The kernel refuses an overlay whose lower directory has mounts below it (``points``: they are locked
+    in a user namespace), and the directory holding the scratch cannot be its own lower layer: those stay
+    read-only."""
     nested = any(point != path and point.is_relative_to(path) for point in points)
     return not nested and not spec.scratch.is_relative_to(path)
 
 
-def top_level(spec: LaunchSpec, hidden: list[Path]) -> list[dict[str, Any]]:
+def top_level(spec: LaunchSpec, hidden: list[Path], points: set[Path]) -> list[dict[str, Any]]:
     """The new root's entries for the host's ``/``: overlays, read-only binds, links, empty mount points."""
     steps: list[dict[str, Any]] = []
     for name in sorted(os.listdir("/")):
@@ -61,7 +61,7 @@ def top_level(spec: LaunchSpec, hidden: list[Path]) -> list[dict[str, Any]]:
             steps.append({"kind": "symlink", "target": str(path), "link": os.readlink(path)})
         elif name in FILLED_BY_BWRAP or path in hidden:
             steps.append({"kind": "dir", "target": str(path)})
-        elif path.is_dir() and can_overlay(spec, path):
+        elif path.is_dir() and can_overlay(spec, path, points):
             steps.append(overlay(spec, path, f"top/{name}"))
         elif path.is_dir() or path.is_file():
             steps.append({"kind": "bind-ro", "target": str(path), "source": str(path)})
@@ -75,14 +75,13 @@ def overlay(spec: LaunchSpec, path: Path, layer: str) -> dict[str, Any]:
 
 def hidden_paths(spec: LaunchSpec) -> list[Path]:
     """What the agent must not see: the trial's own list, private host files and other launches' scratch."""
-    hidden = [*spec.hidden, *private_paths(), spec.scratch.parent.resolve()]
-    return sorted({path for path in hidden
-                   if len(path.parts) > 1 and path.exists() and not covered_by(path, PRIVATE_TMP)})
+    return to_hide([*spec.hidden, *private_paths(), spec.scratch.parent.resolve()])
 
 
 def plan(spec: LaunchSpec) -> dict[str, Any]:
     """The mounts ``_mount_init.py`` makes, in order: the host's top level, then the rest parents first."""
     hidden = hidden_paths(spec)
+    points = {Path(point) for point in mount_points()}
     layered: list[tuple[int, dict[str, Any]]] = []
     for index, private in enumerate(PRIVATE_TMP):
         if private.is_dir() and not private.is_symlink():
@@ -95,16 +94,15 @@ def plan(spec: LaunchSpec) -> dict[str, Any]:
     for token in ("token", "stored_tokens"):
         if (spec.hf_home / token).is_file():
             layered.append((CACHE, {"kind": "null", "target": str(spec.hf_home / token)}))
-    covers = [*PRIVATE_TMP, *hidden]
-    reachable = [path for path in runtime_paths(spec.argv[:1], spec.search_path) if covered_by(path, covers)]
+    reachable = kept_under([*PRIVATE_TMP, *hidden], spec.argv[:1], spec.search_path)
     for path in spec.readonly:
         layered.append((KEPT, {"kind": "bind-ro", "target": str(path), "source": str(path)}))
     for index, path in enumerate(reachable):  # copy-on-write, as the rest of the system: pip install works
-        layered.append((KEPT, overlay(spec, path, f"kept/{index}") if can_overlay(spec, path)
+        layered.append((KEPT, overlay(spec, path, f"kept/{index}") if can_overlay(spec, path, points)
                         else {"kind": "bind-ro", "target": str(path), "source": str(path)}))
     layered.append((WORKSPACE, {"kind": "bind-rw", "target": str(spec.workspace), "source": str(spec.workspace)}))
     layered.sort(key=lambda item: (len(Path(item[1]["target"]).parts), item[0]))
-    return {"root": str(spec.scratch / "root"), "mounts": [*top_level(spec, hidden), *(step for _, step in layered)]}
+    return {"root": str(spec.scratch / "root"), "mounts": [*top_level(spec, hidden, points), *(step for _, step in layered)]}
 
 
 def kernel_interfaces() -> list[str]:

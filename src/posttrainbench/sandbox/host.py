@@ -90,6 +90,16 @@ def runtime_paths(programs: Iterable[str] = (), path_variable: str | None = None
     return minimal(root.resolve() for root in roots if root.exists())
 
 
+def to_hide(paths: Iterable[Path]) -> list[Path]:
+    """The existing ``paths`` that need covering: never ``/``, nor what the private /tmp and /var/tmp cover."""
+    return sorted({path for path in paths if len(path.parts) > 1 and path.exists() and not covered_by(path, PRIVATE_TMP)})
+
+
+def kept_under(covers: list[Path], programs: Iterable[str] = (), path_variable: str | None = None) -> list[Path]:
+    """The runtime folders (``runtime_paths``) that ``covers`` would hide: they go back on top of them."""
+    return [path for path in runtime_paths(programs, path_variable) if covered_by(path, covers)]
+
+
 def covered_by(path: Path, covers: Iterable[Path]) -> bool:
     return any(path.is_relative_to(cover) for cover in covers)
 
