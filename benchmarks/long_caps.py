@@ -139,58 +139,64 @@ def run_static(model: Any, tokenizer: Any, texts: list[str], cap: int, mean: int
             "chunk_s": round(chunk_s, 1), "tokens_per_s": round(rows * answer / chunk_s, 1), "peak_gb": peak_gb()}
 
 
-def paged_cache(model: Any, block_size: int = 32, max_batch_tokens: int = 8192) -> dict[str, int]:
+def paged_cache(model: Any, page_size: int = 256) -> int | None:
+    """Pages of the paged cache that fit in this process's budget (4/5 of it: the rest for activations).
+    transformers sizes its cache from the GPU's free memory and ignores the process's memory fraction."""
     import torch
 
     from posttrainbench.evaluation.backends.kv_memory import Shapes, gpu_budget, kv_bytes
 
     device = str(next(model.parameters()).device)
     if not device.startswith("cuda"):
-        return {"block_size": block_size, "max_batch_tokens": max_batch_tokens}
+        return None
     torch.cuda.empty_cache()
     per_token = kv_bytes(Shapes.of(model.config), 1, 2)
-    blocks = int(0.8 * gpu_budget(device, 0.9) // (block_size * per_token))
-    return {"num_blocks": blocks, "block_size": block_size, "max_batch_tokens": max_batch_tokens}
+    return int(0.8 * gpu_budget(device, 0.9) // (page_size * per_token))
 
 
-def run_continuous(model: Any, tokenizer: Any, texts: list[str], cap: int, seconds: float) -> dict[str, Any]:
-    """All prompts queued at once; the tokens of the requests that finished within ``seconds`` (a lower
-    bound: those still running are not counted), after a short warm-up."""
-    from transformers import GenerationConfig
+def run_continuous(model: Any, tokenizer: Any, texts: list[str], cap: int, seconds: float, requests: int,
+                   graphs: bool | None, fill_s: float) -> dict[str, Any]:
+    """All prompts queued at once; after ``fill_s`` seconds (the slots fill), the tokens generated in the next
+    ``seconds``, counted over finished and running requests alike (steady state, not a bound)."""
+    from transformers import ContinuousBatchingConfig, GenerationConfig
 
     config = GenerationConfig(max_new_tokens=cap, do_sample=True, temperature=1.0, top_p=1.0, top_k=0,
                               eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.eos_token_id)
-    # transformers sizes its paged cache from the GPU's free memory and ignores the process's memory fraction:
-    # give it the number of pages that fit in this process's budget (4/5 of it: the rest for activations).
-    pages = paged_cache(model)
-    options: dict[str, Any] = {}
-    try:
-        from transformers import ContinuousBatchingConfig
-
-        options["continuous_batching_config"] = ContinuousBatchingConfig(**pages)
-    except ImportError:  # older transformers read these from the generation config
-        for name, value in pages.items():
-            setattr(config, name, value)
-    model.set_attn_implementation("paged|sdpa")  # generate_batch switches it itself; the manager API does not
-    manager = model.init_continuous_batching(generation_config=config, **options)
+    batching = ContinuousBatchingConfig(num_blocks=paged_cache(model), max_requests_per_batch=requests,
+                                        use_cuda_graph=graphs, allow_block_sharing=False)
+    started = time.monotonic()
+    manager = model.init_continuous_batching(generation_config=config, continuous_batching_config=batching)
     manager.start()
+    finished, finished_tokens = 0, 0
+
+    def generated() -> tuple[int, int]:
+        running = list(manager.batch_processor.scheduler.active_requests.values()) if manager.batch_processor else []
+        return finished_tokens + sum(len(state.generated_tokens) for state in running), len(running)
+
     try:
-        warm = time.monotonic()
         manager.add_request(tokenizer(texts[0], add_special_tokens=False)["input_ids"], max_new_tokens=16)
-        manager.get_result(timeout=600)
-        warmup = time.monotonic() - warm
+        manager.get_result(timeout=900)
+        warmup = time.monotonic() - started
         for text in texts:
             manager.add_request(tokenizer(text, add_special_tokens=False)["input_ids"], max_new_tokens=cap)
-        started, finished, tokens = time.monotonic(), 0, 0
-        while finished < len(texts) and time.monotonic() - started < seconds:
-            result = manager.get_result(timeout=1)
+        queued = time.monotonic()
+        marks: list[tuple[float, int, int]] = [(queued, 0, 0)]  # replaced once the slots have filled
+        while finished < len(texts) and time.monotonic() - queued < fill_s + seconds:
+            result = manager.get_result(timeout=0.5)
             if result is not None and result.is_finished():
-                finished, tokens = finished + 1, tokens + len(result.generated_tokens)
-        wall = time.monotonic() - started
+                finished, finished_tokens = finished + 1, finished_tokens + len(result.generated_tokens)
+            if len(marks) == 1 and marks[0][0] == queued and time.monotonic() - queued >= fill_s:
+                marks[0] = (time.monotonic(), *generated())
+        marks.append((time.monotonic(), *generated()))
     finally:
-        manager.stop(block=False)
-    return {"items": finished, "queued": len(texts), "wall_s": round(wall, 1), "tokens": tokens, "warmup_s": round(warmup, 1),
-            "tokens_per_s": round(tokens / wall, 1), "blocks": pages.get("num_blocks"), "peak_gb": peak_gb()}
+        manager.stop(block=True, timeout=120, hard_stop=True)  # drop the requests still queued or running
+    (t0, g0, _), (t1, g1, running) = marks[0], marks[-1]
+    resolved = manager.continuous_batching_config
+    return {"items": finished, "queued": len(texts), "wall_s": round(t1 - t0, 1), "tokens": g1 - g0, "warmup_s": round(warmup, 1),
+            "tokens_per_s": round((g1 - g0) / (t1 - t0), 1), "rows": running,
+            "step_ms": round(1000 * running * (t1 - t0) / max(1, g1 - g0), 1),  # about: the rows running vary a little "slots": requests,
+            "graphs": str(resolved.use_cuda_graph), "async": str(resolved.use_async_batching),
+            "pages": resolved.num_blocks, "peak_gb": peak_gb()}
 
 
 def main() -> None:
@@ -207,6 +213,10 @@ def main() -> None:
     parser.add_argument("--continuous-items", type=int, default=None, help="Prompts for continuous batching (default: --items).")
     parser.add_argument("--seconds", type=float, default=90, help="How long each mode generates (after its warm-up).")
     parser.add_argument("--memory-gb", type=float, default=80)
+    parser.add_argument("--slots", type=int, nargs="+", default=[128], help="Continuous batching: requests per step (one cell each).")
+    parser.add_argument("--fill-seconds", type=float, default=20, help="Continuous batching: not counted while the slots fill.")
+    parser.add_argument("--graphs", nargs="+", choices=("auto", "on", "off"), default=["auto"],
+                        help="Continuous batching: CUDA graphs (one cell per setting and slot count).")
     args = parser.parse_args()
     prompt_tokens, cap, mean, full = WORKLOADS[args.benchmark]
     cap = args.cap or cap
@@ -216,23 +226,26 @@ def main() -> None:
     model, tokenizer = build(args.arch, args.device)
     bias_end_of_sequence(model, tokenizer, mean)
     rows = []
-    for mode in args.modes:
+    cells = [("static", 0, "-")] if "static" in args.modes else []
+    cells += [("continuous", slots, graphs) for slots in args.slots for graphs in args.graphs if "continuous" in args.modes]
+    for mode, slots, graphs in cells:
         count = (args.continuous_items if mode == "continuous" else None) or args.items or full
         texts = prompts(tokenizer, count, prompt_tokens)
         if torch.cuda.is_available():
             torch.cuda.reset_peak_memory_stats()
         try:
             result = (run_static(model, tokenizer, texts, cap, mean, args.seconds, args.cache) if mode == "static"
-                      else run_continuous(model, tokenizer, texts, cap, args.seconds))
+                      else run_continuous(model, tokenizer, texts, cap, args.seconds, slots,
+                                        {"auto": None, "on": True, "off": False}[graphs], args.fill_seconds))
         except Exception as error:  # noqa: BLE001 - a mode that fails is a row of the table, not the end of the run
             result = {"error": f"{type(error).__name__}: {str(error).splitlines()[0][:300]}"}
-        row = {"arch": args.arch, "benchmark": args.benchmark, "mode": mode if mode != "static" else f"static ({args.cache} cache)", "cap": cap, "mean_tokens": mean,
+        label = f"static ({args.cache} cache)" if mode == "static" else f"continuous ({slots} slots, graphs {graphs})"
+        row = {"arch": args.arch, "benchmark": args.benchmark, "mode": label, "cap": cap, "mean_tokens": mean,
                "prompt_tokens": prompt_tokens, "memory_gb": args.memory_gb, **result}
-        if mode == "static":
-            import gc
+        import gc
 
-            gc.collect()
-            torch.cuda.empty_cache() if torch.cuda.is_available() else None
+        gc.collect()
+        torch.cuda.empty_cache() if torch.cuda.is_available() else None
         if "tokens_per_s" in result:
             row["projected_full_s"] = round(full * mean / result["tokens_per_s"], 1)
         print(json.dumps(row), flush=True)
