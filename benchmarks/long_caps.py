@@ -139,8 +139,9 @@ def run_static(model: Any, tokenizer: Any, texts: list[str], cap: int, mean: int
             "chunk_s": round(chunk_s, 1), "tokens_per_s": round(rows * answer / chunk_s, 1), "peak_gb": peak_gb()}
 
 
-def paged_cache(model: Any, page_size: int = 256) -> int | None:
-    """Pages of the paged cache that fit in this process's budget (4/5 of it: the rest for activations).
+def paged_cache(model: Any, share: float, page_size: int = 256) -> int | None:
+    """Pages of the paged cache that fit in ``share`` of this process's budget (the rest: activations, masks
+    and CUDA graph pools).
     transformers sizes its cache from the GPU's free memory and ignores the process's memory fraction."""
     import torch
 
@@ -151,18 +152,18 @@ def paged_cache(model: Any, page_size: int = 256) -> int | None:
         return None
     torch.cuda.empty_cache()
     per_token = kv_bytes(Shapes.of(model.config), 1, 2)
-    return int(0.8 * gpu_budget(device, 0.9) // (page_size * per_token))
+    return int(share * gpu_budget(device, 0.9) // (page_size * per_token))
 
 
 def run_continuous(model: Any, tokenizer: Any, texts: list[str], cap: int, seconds: float, requests: int,
-                   graphs: bool | None, fill_s: float) -> dict[str, Any]:
+                   graphs: bool | None, fill_s: float, cache_share: float) -> dict[str, Any]:
     """All prompts queued at once; after ``fill_s`` seconds (the slots fill), the tokens generated in the next
     ``seconds``, counted over finished and running requests alike (steady state, not a bound)."""
     from transformers import ContinuousBatchingConfig, GenerationConfig
 
     config = GenerationConfig(max_new_tokens=cap, do_sample=True, temperature=1.0, top_p=1.0, top_k=0,
                               eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.eos_token_id)
-    batching = ContinuousBatchingConfig(num_blocks=paged_cache(model), max_requests_per_batch=requests,
+    batching = ContinuousBatchingConfig(num_blocks=paged_cache(model, cache_share), max_requests_per_batch=requests,
                                         use_cuda_graph=graphs, allow_block_sharing=False)
     started = time.monotonic()
     manager = model.init_continuous_batching(generation_config=config, continuous_batching_config=batching)
@@ -215,6 +216,7 @@ def main() -> None:
     parser.add_argument("--memory-gb", type=float, default=80)
     parser.add_argument("--slots", type=int, nargs="+", default=[128], help="Continuous batching: requests per step (one cell each).")
     parser.add_argument("--fill-seconds", type=float, default=20, help="Continuous batching: not counted while the slots fill.")
+    parser.add_argument("--cache-share", type=float, default=0.6, help="Continuous batching: share of the budget for pages.")
     parser.add_argument("--graphs", nargs="+", choices=("auto", "on", "off"), default=["auto"],
                         help="Continuous batching: CUDA graphs (one cell per setting and slot count).")
     args = parser.parse_args()
@@ -236,7 +238,7 @@ def main() -> None:
         try:
             result = (run_static(model, tokenizer, texts, cap, mean, args.seconds, args.cache) if mode == "static"
                       else run_continuous(model, tokenizer, texts, cap, args.seconds, slots,
-                                        {"auto": None, "on": True, "off": False}[graphs], args.fill_seconds))
+                                        {"auto": None, "on": True, "off": False}[graphs], args.fill_seconds, args.cache_share))
         except Exception as error:  # noqa: BLE001 - a mode that fails is a row of the table, not the end of the run
             result = {"error": f"{type(error).__name__}: {str(error).splitlines()[0][:300]}"}
         label = f"static ({args.cache} cache)" if mode == "static" else f"continuous ({slots} slots, graphs {graphs})"
