@@ -83,7 +83,8 @@ def evaluate(
         family, family_source = family_from_config(model_path), "config.json"
     device = resolve_device(device)
     backend = "scripted" if model is not None else resolve_backend(backend, device)
-    drive = drive_settings(profile, benchmark, device, max_connections)
+    cap = max_tokens or benchmark.default_max_tokens
+    drive = drive_settings(profile, benchmark, device, max_connections, cap)
     task = spec.build(data, TaskOptions(judge=judge, few_shot=few_shot))
     template = get_family(family).chat_template()
     sampling, stop_seqs, prompting = sampling_settings(model_path), None, {"format": "chat template"}
@@ -94,7 +95,6 @@ def evaluate(
         task = task_with(task, solver=fewshot.with_shots(task.solver, shots.items))
         template, sampling, stop_seqs = fewshot.plain_template(), dict(fewshot.SAMPLING), fewshot.STOP_SEQS
         prompting = {"format": "few-shot plain text", "shots": len(shots.items), "shot_source": shots.source}
-    cap = max_tokens or benchmark.default_max_tokens
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="ptb-eval-") as tmp:
         model_args: dict[str, Any] = {}
@@ -132,6 +132,7 @@ def evaluate(
         metrics["generation_seconds"] = round(generator.busy_seconds, 2)
         metrics["generation_batches"] = generator.batches
         metrics["generation_batch_size"] = generator.batch_size
+        metrics["generation_cache"] = generator.cache  # static, dynamic or paged (continuous batching)
         metrics["generation_chunks"] = generator.chunks  # batches cut to fit in memory count once per piece
         metrics["generation_fewest_rows"] = generator.fewest_rows
         metrics["generation_oom_splits"] = generator.oom_splits

@@ -10,7 +10,8 @@ quiet before each batch, and counts padding as generated tokens. This provider i
 - generates in a process of its own (``hf_worker``), which keeps the model between evaluations of the
   same model in one process; in ``static`` cache mode (the ``fast`` profile on a GPU) with padded
   prompts and batches, a static KV cache and a compiled forward pass; ``dynamic`` mode is plain
-  ``generate``;
+  ``generate``; in ``paged`` mode (the ``fast`` profile on a GPU at long caps) every request goes to the
+  process at once, for continuous batching, and no batches are formed here;
 - parses Hermes-style ``<tool_call>{...}</tool_call>`` blocks into tool calls (an unparseable block stays
   text, as vLLM's parser leaves it) and counts only the tokens before end-of-sequence.
 """
@@ -85,6 +86,8 @@ class Generator:
     _last_arrival: float = 0.0
     _thread: threading.Thread | None = None
     _closed: bool = False
+    _in_flight: int = 0
+    _busy_since: float = 0.0
     batches: int = 0
     busy_seconds: float = 0.0
     """Time spent inside ``generate`` (the GPU's share of the evaluation's wall time)."""
@@ -107,6 +110,8 @@ class Generator:
 
     async def submit(self, prompt: str, settings: tuple[Any, ...]) -> tuple[str, int, int]:
         """Queue one prompt; returns (completion text, prompt tokens, generated tokens)."""
+        if self.cache == "paged":
+            return await self._continuous(prompt, settings)
         loop = asyncio.get_running_loop()
         request = _Request(prompt, settings, loop.create_future(), loop)
         with self._lock:
@@ -117,6 +122,26 @@ class Generator:
                 self._thread.start()
         self._wake.set()
         return await request.future
+
+    async def _continuous(self, prompt: str, settings: tuple[Any, ...]) -> tuple[str, int, int]:
+        """One request as a job of its own; the GPU counts as busy while any request is in flight."""
+        with self._lock:
+            if self._in_flight == 0:
+                self._busy_since = time.monotonic()
+            self._in_flight += 1
+        try:
+            results, stats = await asyncio.wrap_future(self.worker.submit([prompt], settings))
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+                if self._in_flight == 0:
+                    self.busy_seconds += time.monotonic() - self._busy_since
+        with self._lock:
+            self.batches += 1
+            self.chunks += stats.chunks
+            self.oom_splits = max(self.oom_splits, stats.oom_splits)  # a split is counted by every job it restarted
+            self.fewest_rows = min(self.fewest_rows or stats.rows, stats.rows)
+        return results[0]
 
     def close(self) -> None:
         """Stop the batcher at the end of an evaluation (the worker stays for the next one)."""

@@ -7,23 +7,31 @@ alone on an H100). A process of its own also keeps compiled CUDA graphs away fro
 process's shutdown.
 
 ``WorkerHandle`` starts the process (``python -m`` on this module; CUDA cannot be used in a forked child)
-and sends it batches over a socket pair; the process answers each with one result per prompt:
-(completion text, prompt tokens, generated tokens up to end-of-sequence).
+and sends it jobs over a socket pair: a job is a list of prompts with their sampling settings, and the
+process answers it with one result per prompt: (completion text, prompt tokens, generated tokens up to
+end-of-sequence). In ``static`` and ``dynamic`` mode a job is one batch, generated in chunks that fit in
+memory, and jobs are answered in turn. In ``paged`` mode (long caps) the process queues each job's prompts
+for continuous batching (``hf_continuous``) and answers a job when its last prompt ends, so many jobs are
+in flight at once and answers come back in any order.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 import subprocess
 import sys
+import threading
 import traceback
+from concurrent.futures import Future
 from multiprocessing.connection import Connection
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
 from posttrainbench.errors import EvaluationError
+from posttrainbench.evaluation.backends.hf_continuous import Continuous, Reply
 from posttrainbench.evaluation.backends.kv_memory import Shapes, gpu_budget, rows_that_fit
 
 PAD_MULTIPLE = 64
@@ -43,7 +51,8 @@ class WorkerSpec:
     device: str
     batch_size: int
     cache: str
-    """``static`` (padded prompts and batch, static KV cache, compiled forward) or ``dynamic``."""
+    """``static`` (padded prompts and batch, static KV cache, compiled forward), ``dynamic``, or ``paged``
+    (continuous batching; batches with stop sequences are generated as in ``dynamic``)."""
     memory_share: float = 0.9
     """Share of the GPU's memory the process may use (the profile's); batches are sized to fit in it."""
     weights: tuple[tuple[str, int, int], ...] = ()
@@ -65,7 +74,8 @@ class BatchStats:
 
 
 class WorkerHandle:
-    """The evaluating process's end of one generation process."""
+    """The evaluating process's end of one generation process. Jobs may be sent from any thread; a thread of
+    the handle's own receives the answers and settles each job's future."""
 
     def __init__(self, spec: WorkerSpec) -> None:
         self.spec = spec
@@ -77,15 +87,31 @@ class WorkerHandle:
         theirs.close()
         self._conn = Connection(ours.detach())
         self._conn.send(spec)
-        self._answer()  # wait until the model is loaded (or its error)
+        self._unwrap(*self._recv()[1:])  # wait until the model is loaded (or its error)
+        self._lock = threading.Lock()  # guards the waiting jobs
+        self._sending = threading.Lock()
+        self._jobs: dict[int, Future[Any]] = {}
+        self._ids = itertools.count()
+        threading.Thread(target=self._receive_answers, name="ptb-hf-answers", daemon=True).start()
+
+    def submit(self, prompts: list[str], settings: Settings) -> Future[tuple[list[tuple[str, int, int]], BatchStats]]:
+        """Send a job; its future gets the results and how they were generated, or an ``EvaluationError``."""
+        future: Future[Any] = Future()
+        with self._lock:
+            job_id = next(self._ids)
+            self._jobs[job_id] = future
+        try:
+            with self._sending:
+                self._conn.send((job_id, prompts, settings))
+        except OSError:
+            with self._lock:
+                self._jobs.pop(job_id, None)
+            if not future.done():
+                future.set_exception(self._died())
+        return future
 
     def generate(self, prompts: list[str], settings: Settings) -> tuple[list[tuple[str, int, int]], BatchStats]:
-        try:
-            self._conn.send((prompts, settings))
-        except OSError:
-            self._died()
-        results, stats = self._answer()
-        return results, BatchStats(**stats)  # sent as a dict: the process's own classes live in its __main__
+        return self.submit(prompts, settings).result()
 
     def alive(self) -> bool:
         return self._process.poll() is None
@@ -93,44 +119,80 @@ class WorkerHandle:
     def stop(self) -> None:
         if self.alive():
             try:
-                self._conn.send(None)
+                with self._sending:
+                    self._conn.send(None)
                 self._process.wait(timeout=30)
             except (OSError, subprocess.TimeoutExpired):
                 self._process.kill()
                 self._process.wait()
         self._conn.close()
 
-    def _answer(self) -> Any:
+    def _receive_answers(self) -> None:
+        while True:
+            try:
+                job_id, status, value = self._recv()
+            except EvaluationError as error:  # the process is gone: every waiting job fails
+                with self._lock:
+                    waiting, self._jobs = list(self._jobs.values()), {}
+                for future in waiting:
+                    future.set_exception(error)
+                return
+            with self._lock:
+                future = self._jobs.pop(job_id)
+            try:
+                results, stats = self._unwrap(status, value)
+                future.set_result((results, BatchStats(**stats)))  # a dict: the process's own classes live in its __main__
+            except EvaluationError as error:
+                future.set_exception(error)
+
+    def _recv(self) -> tuple[Any, str, Any]:
         try:
-            status, value = self._conn.recv()
+            return self._conn.recv()
         except (EOFError, OSError):  # end of file or connection reset: the process is gone
-            self._died()
+            raise self._died() from None
+
+    @staticmethod
+    def _unwrap(status: str, value: Any) -> Any:
         if status == "error":
             print(value, file=sys.stderr)  # the generation process's traceback, for the evaluation's log
             raise EvaluationError(f"hf generation failed: {value.strip().splitlines()[-1]}")  # the cause, one line
         return value
 
-    def _died(self) -> NoReturn:
+    def _died(self) -> EvaluationError:
         try:
             code = self._process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             code = None
-        raise EvaluationError(f"the hf generation process died (exit code {code})") from None
+        return EvaluationError(f"the hf generation process died (exit code {code})")
 
 
 def _serve(conn: Connection) -> None:
+    sending = threading.Lock()  # the continuous batching thread answers too
+
+    def reply(job_id: Any, status: str, value: Any) -> None:
+        with sending:
+            conn.send((job_id, status, value))
+
     try:
-        model = _Model(conn.recv())
-        conn.send(("ok", None))
+        model = _Model(conn.recv(), reply=reply)
+        reply(None, "ok", None)
     except Exception:  # noqa: BLE001 - reported to the evaluating process
-        conn.send(("error", traceback.format_exc()))
+        reply(None, "error", traceback.format_exc())
         return
     while (job := _receive(conn)) is not None:
+        job_id, prompts, settings = job
         try:
-            results, stats = model.generate(*job)
-            conn.send(("ok", (results, asdict(stats))))
-        except Exception:  # noqa: BLE001 - one failed batch fails its samples, not the process
-            conn.send(("error", traceback.format_exc()))
+            if model.continuous is not None and not settings[5]:
+                model.continuous.add(job_id, prompts, settings)  # answered when its last prompt ends
+                continue
+            if model.continuous is not None:
+                model.continuous.pause()  # the batch needs the model alone
+            results, stats = model.generate(prompts, settings)
+            reply(job_id, "ok", (results, asdict(stats)))
+        except Exception:  # noqa: BLE001 - one failed job fails its samples, not the process
+            reply(job_id, "error", traceback.format_exc())
+    if model.continuous is not None:
+        model.continuous.pause()
     conn.close()
     sys.stdout.flush()
     sys.stderr.flush()
@@ -147,8 +209,9 @@ def _receive(conn: Connection) -> Any:
 
 
 class _Model:
-    def __init__(self, spec: WorkerSpec, loaded: tuple[Any, Any] | None = None) -> None:
-        """Load the model of ``spec``, or take ``loaded`` (model, tokenizer) already in memory (benchmarks)."""
+    def __init__(self, spec: WorkerSpec, loaded: tuple[Any, Any] | None = None, reply: Reply | None = None) -> None:
+        """Load the model of ``spec``, or take ``loaded`` (model, tokenizer) already in memory (benchmarks).
+        In ``paged`` mode, ``reply`` sends the answers of continuous batching's jobs."""
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -174,6 +237,9 @@ class _Model:
         self.budget = gpu_budget(spec.device, spec.memory_share) if spec.device.startswith("cuda") else None
         self.row_ceiling = spec.batch_size
         """Lowered for good when a chunk of that many rows ran out of memory."""
+        self.continuous = None
+        if spec.cache == "paged":
+            self.continuous = Continuous(self.model, self.tokenizer, self.stop_ids, self.budget, reply or _no_reply)
 
     def rows_for(self, prompts: list[str], max_new_tokens: int) -> int:
         """Rows per chunk: the batch size, or fewer where their KV caches would not fit in the budget.
@@ -240,6 +306,10 @@ class _Model:
             text = cut_at_stop(self.tokenizer.decode(tokens[:end], skip_special_tokens=True), stops or ())
             results.append((text, int(prompt_length), end))
         return results
+
+
+def _no_reply(job_id: Any, status: str, value: Any) -> None:
+    raise RuntimeError("continuous batching needs a reply function")
 
 
 def _stop_at_text(tokenizer: Any, stops: tuple[str, ...], prompt_length: int, may_end: Any) -> Any:
