@@ -200,13 +200,65 @@ def run_continuous(model: Any, tokenizer: Any, texts: list[str], cap: int, secon
             "pages": resolved.num_blocks, "peak_gb": peak_gb()}
 
 
+def run_paged(model: Any, tokenizer: Any, texts: list[str], cap: int, seconds: float, fill_s: float) -> dict[str, Any]:
+    """The ``hf`` worker's own continuous batching (``paged`` mode, as ``ptb eval`` runs it at long caps): each
+    prompt a job of its own, counted as ``run_continuous`` counts."""
+    import queue
+
+    from posttrainbench.evaluation.backends.hf_worker import WorkerSpec, _Model
+
+    replies: queue.Queue[tuple[Any, str, Any]] = queue.Queue()
+    device = str(next(model.parameters()).device)
+    worker = _Model(WorkerSpec(model_path=None, device=device, batch_size=256, cache="paged", memory_share=0.9),  # type: ignore[arg-type]
+                    loaded=(model, tokenizer), reply=lambda *answer: replies.put(answer))
+    engine = worker.continuous
+    settings = (cap, 1.0, 1.0, 0, 0, ())
+    started = time.monotonic()
+    engine.add("warm-up", texts[:1], (16, *settings[1:]))
+    replies.get(timeout=900)
+    warmup = time.monotonic() - started
+    finished, finished_tokens, errors = 0, 0, []
+
+    def generated() -> tuple[int, int]:
+        with engine._changed:
+            processor = engine._manager.batch_processor if engine._manager else None
+            running = list(processor.scheduler.active_requests.values()) if processor else []
+        return finished_tokens + sum(len(state.generated_tokens) for state in running), len(running)
+
+    for index, text in enumerate(texts):
+        engine.add(index, [text], settings)
+    queued = time.monotonic()
+    marks: list[tuple[float, int, int]] = [(queued, 0, 0)]
+    while finished < len(texts) and time.monotonic() - queued < fill_s + seconds:
+        try:
+            _, status, value = replies.get(timeout=0.5)
+        except queue.Empty:
+            value = None
+        if value is not None and status == "ok":
+            finished, finished_tokens = finished + 1, finished_tokens + value[0][0][2]
+        elif value is not None:
+            errors.append(value.strip().splitlines()[-1])
+        if marks[0][0] == queued and time.monotonic() - queued >= fill_s:
+            marks[0] = (time.monotonic(), *generated())
+    marks.append((time.monotonic(), *generated()))
+    with engine._changed:
+        engine._stop_manager()  # drop the requests still running
+    (t0, g0, _), (t1, g1, running) = marks[0], marks[-1]
+    return {"items": finished, "queued": len(texts), "wall_s": round(t1 - t0, 1), "tokens": g1 - g0, "warmup_s": round(warmup, 1),
+            "tokens_per_s": round((g1 - g0) / (t1 - t0), 1), "rows": running, "slots": engine.slots,
+            "oom_splits": engine.splits, "step_ms": round(1000 * running * (t1 - t0) / max(1, g1 - g0), 1),
+            "errors": errors[:3], "peak_gb": peak_gb()}
+
+
 def main() -> None:
     import torch
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--arch", choices=ARCHS, default="qwen3-1.7b")
     parser.add_argument("--benchmark", choices=WORKLOADS, default="aime2025")
-    parser.add_argument("--modes", nargs="+", choices=("static", "continuous"), default=["static", "continuous"])
+    parser.add_argument("--modes", nargs="+", choices=("static", "continuous", "paged"), default=["static", "paged"],
+                        help="static: the worker's batches sized to memory; paged: the worker's continuous batching; "
+                             "continuous: transformers' manager driven directly (--slots, --graphs).")
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--cache", choices=("static", "dynamic"), default="static", help="KV cache of the static mode's batches.")
     parser.add_argument("--cap", type=int, default=None, help="Token cap instead of the benchmark's (smoke tests only).")
@@ -229,19 +281,22 @@ def main() -> None:
     bias_end_of_sequence(model, tokenizer, mean)
     rows = []
     cells = [("static", 0, "-")] if "static" in args.modes else []
+    cells += [("paged", 256, "on")] if "paged" in args.modes else []
     cells += [("continuous", slots, graphs) for slots in args.slots for graphs in args.graphs if "continuous" in args.modes]
     for mode, slots, graphs in cells:
-        count = (args.continuous_items if mode == "continuous" else None) or args.items or full
+        count = (args.continuous_items if mode != "static" else None) or args.items or full
         texts = prompts(tokenizer, count, prompt_tokens)
         if torch.cuda.is_available():
             torch.cuda.reset_peak_memory_stats()
         try:
             result = (run_static(model, tokenizer, texts, cap, mean, args.seconds, args.cache) if mode == "static"
+                      else run_paged(model, tokenizer, texts, cap, args.seconds, args.fill_seconds) if mode == "paged"
                       else run_continuous(model, tokenizer, texts, cap, args.seconds, slots,
                                         {"auto": None, "on": True, "off": False}[graphs], args.fill_seconds, args.cache_share))
         except Exception as error:  # noqa: BLE001 - a mode that fails is a row of the table, not the end of the run
             result = {"error": f"{type(error).__name__}: {str(error).splitlines()[0][:300]}"}
-        label = f"static ({args.cache} cache)" if mode == "static" else f"continuous ({slots} slots, graphs {graphs})"
+        label = (f"static ({args.cache} cache)" if mode == "static" else "paged (the worker's continuous batching)"
+                 if mode == "paged" else f"continuous ({slots} slots, graphs {graphs})")
         row = {"arch": args.arch, "benchmark": args.benchmark, "mode": label, "cap": cap, "mean_tokens": mean,
                "prompt_tokens": prompt_tokens, "memory_gb": args.memory_gb, **result}
         import gc
