@@ -41,7 +41,17 @@ def test_prompt_covers_objective_rules_and_placeholders() -> None:
     assert "Qwen/Qwen3-1.7B-Base" in text and "GSM8K (Grade School Math 8K)" in text
     assert "3 hours" in text and "final_model" in text and "timer.sh" in text
     assert "one NVIDIA GPU" in text
-    assert all(f"{n}." in text for n in range(1, 8))  # the seven rules
+    assert all(f"{n}." in text for n in range(1, 9))  # the eight rules
+    # The rules the original added later: item-targeted data counts as test data; no hosted LLMs on found keys.
+    assert "word for word" in text and "seeded with test items" in text and "written by hand" in text
+    assert "API keys or credentials you find" in text
+
+
+def test_the_built_in_prompt_ends_with_the_agents_own_note() -> None:
+    claude = render_prompt(make_config(agent="claude-code"))
+    assert claude.rstrip().endswith("before you write your final message.")  # headless: no job outlives it
+    assert "final message" not in render_prompt(make_config(agent="copy-base"))
+    assert "final message" not in render_prompt(make_config(agent="claude-code", prompt_template="{model}"))
 
 
 def test_custom_prompt_template() -> None:

@@ -8,6 +8,7 @@ import sys
 from importlib import resources
 
 from posttrainbench import prompt as prompt_mod
+from posttrainbench.agents import agent_prompt_note
 from posttrainbench.catalog import FAMILIES, get_benchmark
 from posttrainbench.config import TrialConfig
 from posttrainbench.fileio import sha256_file, write_json_atomic, write_text_atomic
@@ -25,8 +26,12 @@ def _packaged(name: str) -> str:
 
 
 def render_prompt(config: TrialConfig) -> str:
+    """The agent's prompt: the trial's template filled in; the built-in one ends with the agent's own note."""
     benchmark = get_benchmark(config.benchmark)
-    template = config.prompt_template if config.prompt_template is not None else prompt_mod.default_template()
+    template = config.prompt_template
+    if template is None:
+        note = agent_prompt_note(config.agent)
+        template = prompt_mod.default_template() + (f"\n{note}\n" if note else "")
     return prompt_mod.render(
         template,
         model=config.model.id,

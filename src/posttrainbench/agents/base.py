@@ -34,6 +34,8 @@ class Agent(ABC):
     description: ClassVar[str] = ""
     required_env: ClassVar[tuple[str, ...]] = ()
     """Host variables (credentials) this agent, and only this agent, receives."""
+    prompt_note: ClassVar[str | None] = None
+    """A paragraph the built-in prompt ends with for this agent alone (a habit of its own to guard against)."""
 
     def __init__(self, **kwargs: Any):
         if kwargs:
@@ -83,6 +85,14 @@ class Agent(ABC):
 
 def register_agent(cls: type[Agent]) -> type[Agent]:
     return registry.register(KIND, cls.name, cls)
+
+
+def agent_prompt_note(name: str) -> str | None:
+    """The registered agent's own note for the built-in prompt; None for an agent that has none or is unknown."""
+    try:
+        return registry.lookup(KIND, name).prompt_note
+    except registry.UnknownNameError:
+        return None
 
 
 def create_agent(name: str, **kwargs: Any) -> Agent:

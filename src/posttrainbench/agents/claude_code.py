@@ -28,6 +28,10 @@ class ClaudeCodeAgent(ScaffoldAgent):
     pinned_version: ClassVar[str] = "2.1.330"
     secrets: ClassVar[tuple[Secret, ...]] = (Secret("ANTHROPIC_API_KEY"), Secret("CLAUDE_CODE_OAUTH_TOKEN", file="oauth_token"))
     efforts: ClassVar[tuple[str, ...]] = ("low", "medium", "high", "xhigh", "max")
+    # Headless, Claude Code may start a job in the background and end its turn believing the job runs on.
+    prompt_note: ClassVar[str | None] = (
+        "Nobody is at the keyboard and nothing keeps running after your last message: wait until every process "
+        "you started (training, evaluation, downloads) has finished before you write your final message.")
 
     def base_command(self) -> list[str]:
         argv = [self.binary, "--print", "--verbose", "--model", self.model, "--output-format", "stream-json",
