@@ -279,3 +279,27 @@ def test_hf_worker_reports_a_model_that_fails_to_load_and_a_dead_process(tmp_pat
     worker._process.wait()
     with pytest.raises(EvaluationError, match="generation process died"):
         worker.generate(["hello"], (2, 0.0, None, None, None, ()))
+
+
+def test_hf_backend_moves_a_think_block_out_of_the_completion_as_the_vllm_provider_does() -> None:
+    import asyncio
+
+    from inspect_ai._util.content import ContentReasoning
+    from inspect_ai.model import ChatMessageUser, GenerateConfig
+
+    from posttrainbench.evaluation.backends.hf_provider import _api_factory
+
+    class Answers:
+        batch_size = 1
+
+        def render(self, messages: list[Any], tools: Any) -> str:
+            return "prompt"
+
+        async def submit(self, prompt: str, settings: tuple[Any, ...]) -> tuple[str, int, int]:
+            return "<think>12 * 3 is 36, minus 1</think>\n\nANSWER: 35", 1, 20
+
+    api = _api_factory()(model_name="m", generator=Answers())
+    output = asyncio.run(api.generate([ChatMessageUser(content="q")], [], None, GenerateConfig(max_tokens=5)))
+    assert output.completion == "ANSWER: 35"  # what the scorers read: no reasoning in it
+    assert [type(part) for part in output.message.content] == [ContentReasoning, type(output.message.content[1])]
+    assert output.message.content[0].reasoning == "12 * 3 is 36, minus 1"

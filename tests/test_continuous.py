@@ -109,3 +109,21 @@ def test_pages_fill_the_cache_share_of_the_budget(answers: Any) -> None:
     assert model.continuous._pages() == int(CACHE_SHARE * 1000)
     model.continuous.slots //= 2  # after a split: half the pages too
     assert model.continuous._pages() == int(CACHE_SHARE * 500)
+
+
+def test_the_provider_sends_each_request_on_its_own_in_paged_mode(tiny_model: Path) -> None:
+    import asyncio
+
+    from posttrainbench.catalog import get_family
+    from posttrainbench.evaluation.backends.hf_provider import Generator
+
+    generator = Generator(tiny_model, get_family("qwen3").chat_template(), "cpu", batch_size=4, cache="paged")
+
+    async def submit_all() -> list[tuple[str, int, int]]:
+        return await asyncio.gather(*(generator.submit(prompt, GREEDY) for prompt in PROMPTS))
+
+    results = asyncio.run(submit_all())
+    assert generator.batches == len(PROMPTS) and generator.fewest_rows == 256  # no batches formed here
+    assert [prompt_tokens for _, prompt_tokens, _ in results] == [
+        len(ids) for ids in generator.tokenizer(PROMPTS, add_special_tokens=False)["input_ids"]]
+    assert generator.busy_seconds > 0

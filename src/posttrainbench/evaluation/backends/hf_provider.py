@@ -13,7 +13,8 @@ quiet before each batch, and counts padding as generated tokens. This provider i
   ``generate``; in ``paged`` mode (the ``fast`` profile on a GPU at long caps) every request goes to the
   process at once, for continuous batching, and no batches are formed here;
 - parses Hermes-style ``<tool_call>{...}</tool_call>`` blocks into tool calls (an unparseable block stays
-  text, as vLLM's parser leaves it) and counts only the tokens before end-of-sequence.
+  text, as vLLM's parser leaves it) and counts only the tokens before end-of-sequence;
+- moves a ``<think>`` block out of the completion into reasoning content, as Inspect's vLLM provider does.
 """
 
 from __future__ import annotations
@@ -48,6 +49,19 @@ def parse_tool_calls(text: str) -> tuple[str, list[dict[str, Any]]]:
             calls.append({"name": call["name"], "arguments": arguments if isinstance(arguments, dict) else {}})
     content = _TOOL_CALL.sub("", text).strip() if calls else text
     return content, calls
+
+
+def split_reasoning(text: str) -> Any:
+    """The answer as Inspect's vLLM provider hands it to scorers: a ``<think>...</think>`` block becomes
+    reasoning content, outside the completion that scorers read. Done with Inspect's own parser, so both
+    backends split the same text the same way."""
+    from inspect_ai._util.content import ContentReasoning, ContentText
+    from inspect_ai.model._reasoning import parse_content_with_reasoning
+
+    answer, reasoning = parse_content_with_reasoning(text)
+    if reasoning is None:
+        return text
+    return [ContentReasoning(reasoning=reasoning.reasoning), ContentText(text=answer)]
 
 
 def chat_dicts(messages: list[Any]) -> list[dict[str, Any]]:
@@ -241,7 +255,7 @@ def _api_factory() -> Any:
             text, prompt_tokens, new_tokens = await self.generator.submit(prompt, settings)
             content, calls = parse_tool_calls(text) if tools else (text, [])
             message = ChatMessageAssistant(
-                content=content, model=self.model_name, source="generate",
+                content=split_reasoning(content), model=self.model_name, source="generate",
                 tool_calls=[ToolCall(id=f"call_{uuid.uuid4().hex[:12]}", function=c["name"], arguments=c["arguments"])
                             for c in calls] or None,
             )
