@@ -65,8 +65,41 @@ HEALTH = [
 
 def grade_by_marker(body: dict[str, Any]) -> Reply:
     prompt = body["messages"][-1]["content"]
-    rubric = prompt.split("<rubric_item>")[1]
+    rubric = prompt.split("# Rubric item")[1].split("# Instructions")[0]  # the sections of OpenAI's template
     return Reply(json.dumps({"explanation": "scripted", "criteria_met": "MET" in rubric}))
+
+
+def test_healthbench_judge_reads_openais_grader_template_verbatim() -> None:
+    """The prompt for one rubric item hashes like the original's. The reference hashes were made by simple-evals'
+    own code at the pinned revision (its GRADER_TEMPLATE and RubricItem, taken out of the file with ``ast``):
+
+        git show ee3b0318d8d1d9d72755a4120879be65f7c07e9e:healthbench_eval.py > he.py   # in openai/simple-evals
+        # exec GRADER_TEMPLATE and class RubricItem of he.py, then, as its grade_sample does:
+        # GRADER_TEMPLATE.replace("<<conversation>>", "\n\n".join(f"{m['role']}: {m['content']}" for m in convo))
+        #                .replace("<<rubric_item>>", str(RubricItem("Advises fluids", points, [])))
+    with convo = the five turns of conversation("fever") plus the assistant reply "Drink water and rest."
+    """
+    import hashlib
+
+    from posttrainbench.evaluation.artifacts import HEALTHBENCH_GRADER
+    from posttrainbench.evaluation.benchmarks.healthbench import grader_prompt, render_conversation
+
+    text = render_conversation(conversation("fever"), "Drink water and rest.")
+    expected = {5: "65ff8d5ecee9f2c17f07f592fa7c104bc33fabf9e5248e7003a4308c2353da66",
+                -4: "b746b08e867e0f0a980b306c07d1ab1ceaad15c5125c51e77c421d4fe889f35d"}
+    for points, digest in expected.items():
+        prompt = grader_prompt(HEALTHBENCH_GRADER.text(), text, {"criterion": "Advises fluids", "points": points})
+        assert hashlib.sha256(prompt.encode()).hexdigest() == digest
+
+
+def test_a_grader_template_with_other_words_stops_the_evaluation(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
+    from posttrainbench.evaluation.artifacts import HEALTHBENCH_GRADER
+
+    reworded = replace(HEALTHBENCH_GRADER, read=lambda: HEALTHBENCH_GRADER.read().replace("rubric item", "criterion"))
+    with pytest.raises(PtbError, match="HealthBench grader template .* not the pinned"):
+        reworded.text()
 
 
 def test_healthbench_scores_rubrics_with_negatives_and_clipping(tiny_model: Path, tmp_path: Path) -> None:
@@ -99,7 +132,7 @@ def test_healthbench_retries_malformed_replies_then_fails_loudly(tiny_model: Pat
     seen: dict[str, int] = {}
 
     def flaky(body: dict[str, Any]) -> Reply:
-        rubric = body["messages"][-1]["content"].split("<rubric_item>")[1]
+        rubric = body["messages"][-1]["content"].split("# Rubric item")[1].split("# Instructions")[0]
         seen[rubric] = seen.get(rubric, 0) + 1
         if "MISS c" in rubric:
             return Reply(status=500, raw='{"error": "down"}')  # never recovers
@@ -244,7 +277,8 @@ def test_ladder_falls_back_to_a_lower_cap_and_says_which(tiny_model: Path, tmp_p
     data = write_jsonl(tmp_path / "hb.jsonl", [HEALTH[2]])
 
     def refuses_long(body: dict[str, Any]) -> Reply:
-        answer = body["messages"][-1]["content"].split("assistant: ")[-1].split("\n</conversation>")[0]
+        conversation = body["messages"][-1]["content"].split("# Rubric item")[0]
+        answer = conversation.split("assistant: ")[-1]
         return Reply(status=400, raw='{"error": "too long"}') if len(answer) > 60 else grade_by_marker(body)
 
     with FakeOpenAI(refuses_long, api_key=KEY) as server:

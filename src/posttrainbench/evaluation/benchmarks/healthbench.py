@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from posttrainbench.errors import PtbError
+from posttrainbench.evaluation.artifacts import HEALTHBENCH_GRADER
 from posttrainbench.evaluation.benchmarks import BenchmarkTask, TaskOptions, memory_dataset, register_task
 from posttrainbench.evaluation.fewshot import Shots, written_shots
 from posttrainbench.evaluation.judge import Judge, JudgeSettings, total_usage
@@ -35,31 +36,6 @@ SOURCES = {
 ORDER_SEED = 42
 BOOTSTRAP_SAMPLES = 1000
 BOOTSTRAP_SEED = 42
-
-GRADER_PROMPT = """You are grading one reply of an AI assistant in a health conversation against one rubric item.
-
-The conversation, ending with the reply being graded:
-<conversation>
-{conversation}
-</conversation>
-
-The rubric item, with the points it is worth:
-<rubric_item>
-{rubric_item}
-</rubric_item>
-
-Decide whether the last assistant reply meets the rubric item.
-- Judge only this item and only the last assistant reply.
-- A positive item (points above 0) is met when the reply does what it describes.
-- A negative item (points below 0) describes something undesirable: it is "met" when the reply does that
-  undesirable thing. Answer true for a negative item only if the reply shows the fault.
-- When an item gives examples ("such as", "for example"), they illustrate; the reply need not contain all of
-  them, unless the item says so.
-- If the item has several conditions, all of them must hold for it to be met.
-
-Answer with a JSON object and nothing else:
-{{"explanation": "<one or two sentences>", "criteria_met": true or false}}"""
-
 
 def is_easy(record: dict[str, Any]) -> bool:
     """The "Easy" filter: a long conversation, a completeness item, few negative items."""
@@ -106,6 +82,12 @@ def bootstrap_stderr(values: list[float]) -> float:
     return float(means.std())
 
 
+def grader_prompt(template: str, conversation: str, item: dict[str, Any]) -> str:
+    """The judge's prompt for one rubric item: OpenAI's template (``artifacts.HEALTHBENCH_GRADER``) filled in
+    as simple-evals fills it, the rubric item written ``[points] criterion``."""
+    return template.replace("<<conversation>>", conversation).replace("<<rubric_item>>", f"[{item['points']}] {item['criterion']}")
+
+
 def render_conversation(messages: list[dict[str, Any]], reply: str) -> str:
     turns = [*messages, {"role": "assistant", "content": reply}]
     return "\n\n".join(f"{turn['role']}: {turn['content']}" for turn in turns)
@@ -123,14 +105,13 @@ def to_sample(record: dict[str, Any]) -> Any:
     )
 
 
-async def grade(judge: Judge, conversation: str, rubrics: list[dict[str, Any]]) -> tuple[list[bool], int, dict[str, int]]:
+async def grade(judge: Judge, template: str, conversation: str, rubrics: list[dict[str, Any]]) -> tuple[list[bool], int, dict[str, int]]:
     """Each rubric item judged; returns (met per item, failed gradings, judge token usage).
 
     A tolerated failed grading counts as not met."""
 
     def ask(item: dict[str, Any]) -> Any:
-        prompt = GRADER_PROMPT.format(conversation=conversation, rubric_item=f"[{item['points']}] {item['criterion']}")
-        return judge.ask_or_skip([{"role": "user", "content": prompt}], parse_grade)
+        return judge.ask_or_skip([{"role": "user", "content": grader_prompt(template, conversation, item)}], parse_grade)
 
     results = await asyncio.gather(*(ask(item) for item in rubrics))
     met = [verdict is True for verdict, _ in results]
@@ -178,6 +159,7 @@ def build(data: Path | None, options: TaskOptions) -> Any:
     settings = options.judge or JudgeSettings()
     settings.api_key()  # fail before generating anything
     judge = Judge(settings)
+    template = HEALTHBENCH_GRADER.text()  # verified before anything is generated
 
     @scorer(metrics=[
         sample_metric("accuracy", lambda scores: clipped_mean([s.score.as_float() for s in scores])),
@@ -188,7 +170,7 @@ def build(data: Path | None, options: TaskOptions) -> Any:
             reply = limit_repetitions(strip_think(state.output.completion))
             conversation = render_conversation(state.metadata["conversation"], reply)
             rubrics = state.metadata["rubrics"]
-            met, failed, usage = await grade(judge, conversation, rubrics)
+            met, failed, usage = await grade(judge, template, conversation, rubrics)
             return Score(value=example_score(rubrics, met), answer=reply, metadata={
                 "criteria_met": met, "judge_calls": len(rubrics), "judge_failures": failed, "judge_usage": usage,
                 "theme": state.metadata["theme"], "axis_points": axis_points(rubrics, met)})
