@@ -1,4 +1,5 @@
-"""AIME 2025: the 30 problems, zero-shot, final "ANSWER:" line compared as a number (inspect_evals).
+"""AIME 2025: the 30 problems, zero-shot (inspect_evals' prompt), scored as the original: ``\\boxed`` removed,
+then the last number of the whole answer must end with the target (``scoring.match_aime``).
 
 The few-shot baseline's shots are AIME 2024 problems with their published solutions (the dataset
 inspect_evals pins for its ``aime2024`` task): the same competition, a year earlier, so no test problem.
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from posttrainbench.catalog import get_benchmark
+from posttrainbench.evaluation import scoring
 from posttrainbench.evaluation.benchmarks import BenchmarkTask, TaskOptions, memory_dataset, register_task
 from posttrainbench.evaluation.fewshot import Shot, Shots
 from posttrainbench.evaluation.sources import HubSource, load_records, origin, require_columns
@@ -44,11 +46,11 @@ def shots(data: Path | None) -> Shots:
 
 def build(data: Path | None, options: TaskOptions) -> Any:
     from inspect_ai import Task
-    from inspect_evals.utils.aime_common import aime_scorer, aime_solver
+    from inspect_evals.utils.aime_common import aime_solver  # the prompt, worded as the original's
 
     records = load_records("aime2025", SOURCES["test"], data)
     require_columns(records, ("problem", "answer"), "aime2025 data")
-    return Task(name="aime2025", dataset=memory_dataset(records, to_sample, "aime2025"), solver=aime_solver(), scorer=aime_scorer())
+    return Task(name="aime2025", dataset=memory_dataset(records, to_sample, "aime2025"), solver=aime_solver(), scorer=scoring.number_scorer(scoring.match_aime))
 
 
 register_task(BenchmarkTask("aime2025", SOURCES, build, shots))

@@ -16,6 +16,7 @@ import string
 from pathlib import Path
 from typing import Any
 
+from posttrainbench.evaluation import scoring
 from posttrainbench.evaluation.benchmarks import BenchmarkTask, TaskOptions, memory_dataset, register_task
 from posttrainbench.evaluation.fewshot import Shot, Shots
 from posttrainbench.evaluation.sources import HubSource, load_records, origin, require_columns
@@ -73,12 +74,11 @@ def shots(data: Path | None) -> Shots:
 
 def build(data: Path | None, options: TaskOptions) -> Any:
     from inspect_ai import Task
-    from inspect_ai.scorer import choice
     from inspect_ai.solver import multiple_choice
 
     dataset = memory_dataset(_records(data), to_sample, "gpqamain")
     dataset.shuffle_choices(seed=options.choice_seed)
-    return Task(name="gpqamain", dataset=dataset, solver=multiple_choice(cot=True), scorer=choice())
+    return Task(name="gpqamain", dataset=dataset, solver=multiple_choice(cot=True), scorer=scoring.choice_scorer())
 
 
 register_task(BenchmarkTask("gpqamain", SOURCES, build, shots, notes={"choice_shuffle": "seeded"}))

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from posttrainbench.catalog import get_benchmark
+from posttrainbench.evaluation import scoring
 from posttrainbench.evaluation.benchmarks import BenchmarkTask, TaskOptions, memory_dataset, register_task
 from posttrainbench.evaluation.fewshot import Shot, Shots
 from posttrainbench.evaluation.sources import HubSource, load_records, origin, require_columns
@@ -54,7 +55,6 @@ def shots(data: Path | None) -> Shots:
 
 def build(data: Path | None, options: TaskOptions) -> Any:
     from inspect_ai import Task
-    from inspect_ai.scorer import match
     from inspect_ai.solver import generate, prompt_template, system_message
 
     upstream = _upstream()
@@ -66,7 +66,7 @@ def build(data: Path | None, options: TaskOptions) -> Any:
         name="gsm8k",
         dataset=memory_dataset(_records(data, "test"), upstream.record_to_sample, "gsm8k"),
         solver=solver,
-        scorer=match(numeric=True),
+        scorer=scoring.number_scorer(),  # the original's match(numeric=True), pinned
     )
 
 

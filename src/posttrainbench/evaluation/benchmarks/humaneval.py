@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from posttrainbench.catalog import get_benchmark
-from posttrainbench.evaluation import code_jail
+from posttrainbench.evaluation import code_jail, scoring
 from posttrainbench.evaluation.benchmarks import BenchmarkTask, TaskOptions, memory_dataset, register_task
 from posttrainbench.evaluation.fewshot import Shot, Shots, written_shots
 from posttrainbench.evaluation.sources import HubSource, load_records, require_columns
@@ -29,7 +29,7 @@ def _upstream() -> Any:
 
 def test_program(completion: str, metadata: dict[str, Any]) -> tuple[str, str]:
     """The extracted answer and the program that checks it: prompt + answer + tests + ``check(entry_point)``."""
-    answer = _upstream().find_code(completion)
+    answer = scoring.humaneval_code(completion)  # as the original extracted it
     program = "".join([metadata["prompt"], answer, "\n", metadata["test"], "\n", f"check({metadata['entry_point']})"])
     return answer, program
 
