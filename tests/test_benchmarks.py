@@ -70,6 +70,9 @@ def test_gsm8k_scores_the_final_number_and_sends_ten_shots(tiny_model: Path, dem
     assert metrics["accuracy"] == pytest.approx(2 / len(test)) and metrics["n"] == len(test)
     assert metrics["dataset_revision"] is None and metrics["data"] == str(demo_gsm8k)
     assert seen_systems[0].count("ANSWER:") == 10
+    provenance = metrics["provenance"]  # what produced the score: template, scoring semantics, versions
+    assert provenance["scoring"].startswith("inspect-ai 0.3.150") and len(provenance["chat_template_sha256"]) == 64
+    assert provenance["versions"]["inspect-ai"] and provenance["versions"]["transformers"]
 
 
 def test_gsm8k_fewshot_order_is_the_hf_shuffle_with_seed_42() -> None:

@@ -125,6 +125,7 @@ def test_healthbench_clipped_mean_on_a_positive_set(tiny_model: Path, tmp_path: 
         metrics = evaluate(tiny_model, "healthbench", data=data, device="cpu", judge=judge_settings(server), model=scripted(lambda m: "ok"))
     assert metrics["accuracy"] == pytest.approx(0.9)
     assert metrics["by_axis"]["completeness"] == pytest.approx(1.0) and metrics["by_axis"]["accuracy"] == pytest.approx(3 / 5)
+    assert metrics["provenance"]["judge_prompt"]["sha256"].startswith("2adffd51")
 
 
 def test_healthbench_retries_malformed_replies_then_fails_loudly(tiny_model: Path, tmp_path: Path) -> None:

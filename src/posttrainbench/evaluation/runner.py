@@ -125,6 +125,7 @@ def evaluate(
         judge=judge.describe() if (judge is not None and spec.judged) else None,
         wall_seconds=round(time.monotonic() - started, 2),
     )
+    metrics["provenance"] = provenance(spec, template)
     if context is not None:
         metrics["max_model_len"] = context
     metrics["tokens_per_second"] = round(metrics["tokens_generated"] / max(metrics["wall_seconds"], 1e-9), 1)
@@ -138,6 +139,23 @@ def evaluate(
         metrics["generation_oom_splits"] = generator.oom_splits
         metrics["generation_tokens_per_second"] = round(metrics["tokens_generated"] / max(generator.busy_seconds, 1e-9), 1)
     return metrics
+
+
+def provenance(spec: Any, chat_template: str) -> dict[str, Any]:
+    """What produced the score besides the model and the data: the chat template's SHA-256, the benchmark's
+    scoring semantics and judge prompts, and the versions of the evaluation stack."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from posttrainbench.evaluation.artifacts import sha256_text
+
+    def installed(name: str) -> str | None:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return None
+
+    return {"chat_template_sha256": sha256_text(chat_template), **spec.provenance,
+            "versions": {name: installed(name) for name in ("inspect-ai", "inspect-evals", "transformers", "vllm")}}
 
 
 def evaluate_repeated(model_path: Path, benchmark_id: str, repeats: int = 1, seed: int = 0, **options: Any) -> dict[str, Any]:

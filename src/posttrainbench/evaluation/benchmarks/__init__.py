@@ -53,6 +53,8 @@ class BenchmarkTask:
     judged: bool = False
     """Scoring needs an LLM judge (``--judge-base-url``/``--judge-model``)."""
     notes: dict[str, Any] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
+    """What defines the score besides the data and the prompts: answer-matching semantics, judge prompts."""
 
 
 def register_task(spec: BenchmarkTask) -> BenchmarkTask:

@@ -53,4 +53,4 @@ def build(data: Path | None, options: TaskOptions) -> Any:
     return Task(name="aime2025", dataset=memory_dataset(records, to_sample, "aime2025"), solver=aime_solver(), scorer=scoring.number_scorer(scoring.match_aime))
 
 
-register_task(BenchmarkTask("aime2025", SOURCES, build, shots))
+register_task(BenchmarkTask("aime2025", SOURCES, build, shots, provenance={"scoring": scoring.SEMANTICS}))

@@ -81,4 +81,5 @@ def build(data: Path | None, options: TaskOptions) -> Any:
     return Task(name="gpqamain", dataset=dataset, solver=multiple_choice(cot=True), scorer=scoring.choice_scorer())
 
 
-register_task(BenchmarkTask("gpqamain", SOURCES, build, shots, notes={"choice_shuffle": "seeded"}))
+register_task(BenchmarkTask("gpqamain", SOURCES, build, shots, notes={"choice_shuffle": "seeded"},
+                           provenance={"scoring": scoring.SEMANTICS}))

@@ -70,4 +70,4 @@ def build(data: Path | None, options: TaskOptions) -> Any:
     )
 
 
-register_task(BenchmarkTask("gsm8k", SOURCES, build, shots))
+register_task(BenchmarkTask("gsm8k", SOURCES, build, shots, provenance={"scoring": scoring.SEMANTICS}))

@@ -190,4 +190,5 @@ def shots(data: Path | None) -> Shots:
     return written_shots("healthbench")
 
 
-register_task(BenchmarkTask("healthbench", SOURCES, build, shots, judged=True, notes={"summarize": summarize}))
+register_task(BenchmarkTask("healthbench", SOURCES, build, shots, judged=True, notes={"summarize": summarize},
+                           provenance={"judge_prompt": HEALTHBENCH_GRADER.describe()}))

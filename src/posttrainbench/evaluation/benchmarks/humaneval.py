@@ -66,4 +66,4 @@ def build(data: Path | None, options: TaskOptions) -> Any:
     return Task(name="humaneval", dataset=dataset, solver=generate(), scorer=verify())
 
 
-register_task(BenchmarkTask("humaneval", SOURCES, build, shots))
+register_task(BenchmarkTask("humaneval", SOURCES, build, shots, provenance={"scoring": scoring.SEMANTICS}))
