@@ -10,7 +10,7 @@ import pytest
 
 from posttrainbench.catalog import get_benchmark
 from posttrainbench.evaluation.backends import drive_settings
-from posttrainbench.evaluation.backends.hf_continuous import CACHE_SHARE, PAGE_SIZE
+from posttrainbench.evaluation.backends.hf_continuous import CACHE_SHARE, CPU_CACHE_TOKENS, PAGE_SIZE
 from posttrainbench.evaluation.backends.kv_memory import kv_bytes
 
 pytestmark = pytest.mark.requires_hf
@@ -104,6 +104,7 @@ def test_a_job_fails_when_one_slot_does_not_fit(answers: Any) -> None:
 
 def test_pages_fill_the_cache_share_of_the_budget(answers: Any) -> None:
     model, _ = answers
+    assert model.continuous._pages() == CPU_CACHE_TOKENS // PAGE_SIZE  # a CPU: small, not most of the RAM
     per_page = PAGE_SIZE * kv_bytes(model.shapes, 1, model.dtype_bytes)
     model.continuous.budget = 1000 * per_page
     assert model.continuous._pages() == int(CACHE_SHARE * 1000)

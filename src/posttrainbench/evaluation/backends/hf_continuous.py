@@ -31,6 +31,9 @@ PAGE_SIZE = 256
 CACHE_SHARE = 0.6
 """Share of the memory budget for the cache's pages; the rest is for masks, logits and CUDA graphs' pools
 (with 0.8, GSM8K's 1,800-token prompts ran out of memory while a CUDA graph was captured)."""
+CPU_CACHE_TOKENS = 16_384
+"""The paged cache's size on a CPU (tests). transformers would otherwise take most of the machine's memory,
+and its attention mask alone is tokens per pass x cached tokens (1 GB at 512 pages in float32)."""
 BATCH_TOKENS = 2048
 """Tokens one forward pass reads at most: bounds the float32 logits of a prompt (Gemma 3's 262,208-entry
 vocabulary ran out of memory at transformers' default, about 29,000 tokens) and the attention masks."""
@@ -86,6 +89,11 @@ class Continuous:
             self._changed.wait_for(lambda: not self._jobs)
             self._stop_manager()
 
+    def close(self) -> None:
+        """Drop whatever runs: nobody waits for the answers any more."""
+        with self._changed:
+            self._stop_manager()
+
     def _queue(self, job_id: Any, index: int) -> None:
         job = self._jobs[job_id]
         request = self._manager.add_request(job.prompts[index], max_new_tokens=job.settings[0])
@@ -114,11 +122,11 @@ class Continuous:
             self._collector = threading.Thread(target=self._collect, name="ptb-hf-continuous", daemon=True)
             self._collector.start()
 
-    def _pages(self) -> int | None:
-        """Pages that fit in the cache's share of the budget; transformers would size them from the GPU's free
-        memory, ignoring a per-process memory fraction. None (transformers decides) on a CPU."""
+    def _pages(self) -> int:
+        """Pages that fit in the cache's share of the budget (``CPU_CACHE_TOKENS`` on a CPU); transformers
+        would size them from the free memory, ignoring a per-process memory fraction."""
         if self.budget is None:
-            return None
+            return CPU_CACHE_TOKENS // PAGE_SIZE
         per_page = PAGE_SIZE * kv_bytes(Shapes.of(self.model.config), 1, self.model.dtype.itemsize)
         return max(1, int(CACHE_SHARE * self.budget * self.slots / SLOTS // per_page))
 

@@ -192,7 +192,7 @@ def _serve(conn: Connection) -> None:
         except Exception:  # noqa: BLE001 - one failed job fails its samples, not the process
             reply(job_id, "error", traceback.format_exc())
     if model.continuous is not None:
-        model.continuous.pause()
+        model.continuous.close()  # told to stop, or the evaluating process is gone: no one waits for answers
     conn.close()
     sys.stdout.flush()
     sys.stderr.flush()
