@@ -128,3 +128,23 @@ def test_the_provider_sends_each_request_on_its_own_in_paged_mode(tiny_model: Pa
     assert [prompt_tokens for _, prompt_tokens, _ in results] == [
         len(ids) for ids in generator.tokenizer(PROMPTS, add_special_tokens=False)["input_ids"]]
     assert generator.busy_seconds > 0
+
+
+def test_a_manager_that_cannot_restart_after_a_split_fails_the_jobs_instead_of_hanging(answers: Any) -> None:
+    model, replies = answers
+    run_out_of_memory(model, times=1)
+    start = model.model.init_continuous_batching
+    calls = iter(range(2))
+
+    def once(*args: Any, **kwargs: Any) -> Any:
+        if next(calls, None) is None or model.continuous.splits:
+            raise RuntimeError("no memory left for a new cache")
+        return start(*args, **kwargs)
+
+    model.model.init_continuous_batching = once
+    model.continuous.add("job", PROMPTS[:2], GREEDY)
+    job_id, status, value = replies.get(timeout=120)
+    assert (job_id, status) == ("job", "error") and "no memory left" in value
+    model.model.init_continuous_batching = start
+    model.continuous.add("next", PROMPTS[:1], GREEDY)  # a later job gets a new manager
+    assert replies.get(timeout=120)[:2] == ("next", "ok")

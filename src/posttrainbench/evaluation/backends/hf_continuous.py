@@ -76,12 +76,15 @@ class Continuous:
                 self._changed.wait_for(lambda: not self._jobs)
                 self._stop_manager()
             ids = [self.tokenizer(prompt, add_special_tokens=False)["input_ids"] for prompt in prompts]
-            job = _Job(ids, settings, [None] * len(ids))
-            self._jobs[job_id] = job
             if self._manager is None:
                 self._start_manager(sampling)
-            for index in range(len(ids)):
-                self._queue(job_id, index)
+            self._jobs[job_id] = _Job(ids, settings, [None] * len(ids))
+            try:
+                for index in range(len(ids)):
+                    self._queue(job_id, index)
+            except BaseException:  # the caller answers this job with the error: no one may wait for it
+                self._drop(job_id)
+                raise
 
     def pause(self) -> None:
         """Wait for every running job to end and free the manager's cache (the model is needed elsewhere)."""
@@ -93,6 +96,12 @@ class Continuous:
         """Drop whatever runs: nobody waits for the answers any more."""
         with self._changed:
             self._stop_manager()
+
+    def _drop(self, job_id: Any) -> _Job:
+        job = self._jobs.pop(job_id)
+        for request in job.requests:
+            self._owner.pop(request, None)
+        return job
 
     def _queue(self, job_id: Any, index: int) -> None:
         job = self._jobs[job_id]
@@ -146,9 +155,16 @@ class Continuous:
             if output is None or not output.is_finished():
                 continue
             with self._changed:
-                if manager is self._manager:  # not a late answer of a manager replaced since
+                if manager is not self._manager:  # a late answer of a manager replaced since
+                    continue
+                try:
                     self._settle(output)
-                    self._changed.notify_all()
+                except Exception as error:  # noqa: BLE001 - e.g. no new manager after a split: fail, never hang
+                    for job_id in list(self._jobs):
+                        self._drop(job_id)
+                        self.reply(job_id, "error", f"continuous batching failed: {type(error).__name__}: {error}")
+                    self._manager, self._sampling = None, None  # a manager that half started: the next job makes a new one
+                self._changed.notify_all()
 
     def _settle(self, output: Any) -> None:
         owner = self._owner.pop(output.request_id, None)
@@ -172,9 +188,7 @@ class Continuous:
         """A failed request fails its job, unless the GPU ran out of memory and more than one slot is left:
         then every unfinished request starts again on a manager with half the slots."""
         if "out of memory" not in error.lower() or self.slots == 1:
-            job = self._jobs.pop(job_id)
-            for request in job.requests:
-                self._owner.pop(request, None)
+            self._drop(job_id)
             self.reply(job_id, "error", f"continuous batching failed: {error}")
             return
         sampling = self._sampling
