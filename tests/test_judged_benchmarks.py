@@ -174,7 +174,9 @@ def test_judge_needs_its_key(tiny_model: Path, tmp_path: Path, monkeypatch: pyte
 
 # --- Arena-Hard Writing --------------------------------------------------------------------------------------
 
-def arena_data(root: Path) -> Path:
+ARENA_GAME_SHA256 = "432d84b983fb1656b21257345d16e59b9cb2563f9a539d4867330bd14ebb7562"
+
+def arena_data(root: Path, judge_files: Path) -> Path:
     questions = [{"uid": f"q{i}", "category": "creative_writing", "subcategory": "creative_writing", "prompt": f"Write story {i}"}
                  for i in range(3)]
     questions.append({"uid": "h1", "category": "hard_prompt", "subcategory": "coding", "prompt": "Not a writing task"})
@@ -183,6 +185,8 @@ def arena_data(root: Path) -> Path:
         {"uid": q["uid"], "ans_id": "a", "model": "Qwen3-1.7B",
          "messages": [{"role": "user", "content": q["prompt"]}, {"role": "assistant", "content": {"answer": f"REFERENCE {q['uid']}"}}]}
         for q in questions])
+    for name in ("judge_utils.py", "arena-hard-v2.0.yaml"):
+        shutil.copy(judge_files / name, root / name)
     return root
 
 
@@ -199,8 +203,8 @@ def scripted_judge(body: dict[str, Any]) -> Reply:
     return Reply(f"Reasoning... verdict {VERDICTS[(f'q{uid}', first.split()[0])]}")
 
 
-def test_arena_hard_two_games_and_decisive_weight(tiny_model: Path, tmp_path: Path) -> None:
-    data = arena_data(tmp_path / "arena")
+def test_arena_hard_two_games_and_decisive_weight(tiny_model: Path, tmp_path: Path, arena_judge_files: Path) -> None:
+    data = arena_data(tmp_path / "arena", arena_judge_files)
     with FakeOpenAI(scripted_judge, api_key=KEY) as server:
         metrics = evaluate(tiny_model, "arenahardwriting", data=data, device="cpu", judge=judge_settings(server),
                            model=scripted(lambda m: "CANDIDATE answer"))
@@ -210,6 +214,30 @@ def test_arena_hard_two_games_and_decisive_weight(tiny_model: Path, tmp_path: Pa
     assert metrics["stderr"] == pytest.approx(statistics.stdev(entries) / len(entries) ** 0.5)
     assert metrics["judge_calls"] == 6
     assert all("reasoning_effort" not in r and r["temperature"] == 0 for r in server.requests)  # not a reasoning model
+    assert {r["messages"][0]["content"][:36] for r in server.requests} == {"Please act as an impartial judge and"}
+
+
+def test_arena_hard_judge_reads_the_originals_prompts_verbatim(tmp_path: Path, arena_judge_files: Path) -> None:
+    """One game's messages hash like the original's. The reference hash was made by the original's own code
+    at 9082063 (aisa-group/PostTrainBench, src/eval/tasks/arenahardwriting):
+
+        system = JUDGE_SETTINGS["creative_writing"]["system_prompt"]      # evaluation_code/utils/judge_utils.py
+        template = yaml.safe_load(open("evaluation_code/config/arena-hard-v2.0.yaml"))["prompt_template"]
+        user = template.format(QUESTION="Write a haiku about rain.", ANSWER_A="Reference.", ANSWER_B="Candidate.")
+        sha256(json.dumps([{"role": "system", "content": system}, {"role": "user", "content": user}]))
+    """
+    import hashlib
+
+    from posttrainbench.evaluation.benchmarks.arenahardwriting import judge_messages, judge_prompts
+
+    system, template = judge_prompts(arena_judge_files)
+    messages = judge_messages(system.text(), template.text(), "Write a haiku about rain.", "Reference.", "Candidate.")
+    assert hashlib.sha256(json.dumps(messages).encode()).hexdigest() == ARENA_GAME_SHA256
+    reworded = tmp_path / "reworded"
+    shutil.copytree(arena_judge_files, reworded)
+    (reworded / "judge_utils.py").write_text((reworded / "judge_utils.py").read_text().replace("impartial", "fair"))
+    with pytest.raises(PtbError, match="creative-writing judge prompt .* not the pinned"):
+        judge_prompts(reworded)[0].text()
 
 
 def test_reasoning_judges_get_effort_and_fall_back_when_refused(tmp_path: Path) -> None:
@@ -241,8 +269,8 @@ def test_arena_hard_verdict_parsing() -> None:
     assert candidate_entries("B<A", "A<<B") == [0.0] + [0.0] * 3
 
 
-def test_arena_hard_asks_again_after_a_reply_without_verdict(tiny_model: Path, tmp_path: Path) -> None:
-    data = arena_data(tmp_path / "arena")
+def test_arena_hard_asks_again_after_a_reply_without_verdict(tiny_model: Path, tmp_path: Path, arena_judge_files: Path) -> None:
+    data = arena_data(tmp_path / "arena", arena_judge_files)
     calls = {"n": 0}
 
     def sometimes_rambling(body: dict[str, Any]) -> Reply:
@@ -255,8 +283,8 @@ def test_arena_hard_asks_again_after_a_reply_without_verdict(tiny_model: Path, t
     assert metrics["accuracy"] == pytest.approx(0.7) and calls["n"] > 6
 
 
-def test_arena_hard_without_reference_answers_is_one_clear_error(tiny_model: Path, tmp_path: Path) -> None:
-    root = arena_data(tmp_path / "arena")
+def test_arena_hard_without_reference_answers_is_one_clear_error(tiny_model: Path, tmp_path: Path, arena_judge_files: Path) -> None:
+    root = arena_data(tmp_path / "arena", arena_judge_files)
     shutil.rmtree(root / "model_answer")
     with pytest.raises(PtbError, match="Qwen3-1.7B.jsonl"):
         evaluate(tiny_model, "arenahardwriting", data=root, device="cpu", judge=JudgeSettings(api_key_env="JUDGE_KEY"),

@@ -9,9 +9,11 @@ evaluation with one line that says what differed, rather than scoring with other
 
 from __future__ import annotations
 
+import ast
 import hashlib
 from dataclasses import dataclass
-from typing import Callable
+from pathlib import Path
+from typing import Any, Callable
 
 from posttrainbench.errors import PtbError
 
@@ -61,3 +63,36 @@ HEALTHBENCH_GRADER = Artifact(
     read=_inspect_evals_healthbench_grader,
 )
 """Placeholders ``<<conversation>>`` and ``<<rubric_item>>``, filled by plain replacement as simple-evals does."""
+
+
+def python_constant(path: Path, name: str, *keys: str) -> Any:
+    """The value of a module-level constant of a Python file, read without running the file: ``name``,
+    then ``keys`` down through its dictionaries. A value that names another constant of the file is
+    followed (Arena-Hard's settings point at a shared prompt that way)."""
+    module = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    constants = {target.id: node.value for node in module.body if isinstance(node, ast.Assign)
+                 for target in node.targets if isinstance(target, ast.Name)}
+
+    def resolve(node: ast.expr) -> ast.expr:
+        return resolve(constants[node.id]) if isinstance(node, ast.Name) and node.id in constants else node
+
+    if name not in constants:
+        raise PtbError(f"{path} defines no {name}")
+    node = resolve(constants[name])
+    for key in keys:
+        if not isinstance(node, ast.Dict):
+            raise PtbError(f"{path}: {name}{''.join(f'[{k!r}]' for k in keys)} is not a dictionary entry")
+        found = {ast.literal_eval(k): v for k, v in zip(node.keys, node.values, strict=True) if k is not None}
+        if key not in found:
+            raise PtbError(f"{path}: {name} has no entry {key!r}")
+        node = resolve(found[key])
+    return ast.literal_eval(node)
+
+
+def yaml_value(path: Path, key: str) -> Any:
+    import yaml
+
+    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(document, dict) or key not in document:
+        raise PtbError(f"{path} has no {key!r}")
+    return document[key]

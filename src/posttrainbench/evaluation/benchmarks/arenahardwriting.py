@@ -7,8 +7,13 @@ mean over all counted entries, the stderr their sample std over the square root 
 answer is cleaned as for HealthBench before judging. Unlike the original, a judgment without a readable
 verdict is asked again instead of crashing the evaluation or dropping the question.
 
+The judge's system prompt and user template are the original's words, read from its own files at 9082063
+(``evaluation_code/utils/judge_utils.py`` and ``config/arena-hard-v2.0.yaml``, fetched by ``ptb data
+fetch``) and checked by SHA-256 before anything is generated.
+
 Data (``--data DIR``, the original's layout): ``question.jsonl`` (``uid``, ``category``, ``prompt``; only
-``creative_writing`` is used) and ``model_answer/Qwen3-1.7B.jsonl`` (Arena-Hard answer records).
+``creative_writing`` is used) and ``model_answer/Qwen3-1.7B.jsonl`` (Arena-Hard answer records). The
+judge's two files are taken from ``DIR`` too when they are there, else from the fetched copies.
 Samples are in the original's order (``Random(42)``).
 The few-shot baseline's shots are two exchanges written for this project (``shots/arenahardwriting.json``).
 """
@@ -22,48 +27,32 @@ from pathlib import Path
 from typing import Any
 
 from posttrainbench.errors import PtbError
+from posttrainbench.evaluation.artifacts import Artifact, python_constant, yaml_value
 from posttrainbench.evaluation.benchmarks import BenchmarkTask, TaskOptions, memory_dataset, register_task
 from posttrainbench.evaluation.fewshot import Shots, written_shots
 from posttrainbench.evaluation.judge import Judge, JudgeSettings, total_usage
 from posttrainbench.evaluation.postprocess import limit_repetitions, strip_think
-from posttrainbench.evaluation.sources import UrlSource, load_records, read_file, require_columns, seeded_order
+from posttrainbench.evaluation.sources import UrlSource, fetched_path, load_records, read_file, require_columns, seeded_order
 
-_UPSTREAM = "https://raw.githubusercontent.com/aisa-group/PostTrainBench/9082063/src/eval/tasks/arenahardwriting/evaluation_code/data/arena-hard-v2.0"
+_CODE = "https://raw.githubusercontent.com/aisa-group/PostTrainBench/9082063/src/eval/tasks/arenahardwriting/evaluation_code"
+_UPSTREAM = f"{_CODE}/data/arena-hard-v2.0"
 BASELINE = "Qwen3-1.7B"
 SOURCES = {
     "test": UrlSource(f"{_UPSTREAM}/question.jsonl", "question.jsonl"),
     "baseline": UrlSource(f"{_UPSTREAM}/model_answer/{BASELINE}.jsonl", f"model_answer/{BASELINE}.jsonl"),
+    # The judge's words, from the original's own files (never written out here; see ``judge_prompts``).
+    "judge_settings": UrlSource(f"{_CODE}/utils/judge_utils.py", "judge_utils.py",
+                                "a8e95101cd42522f6e0bf04066fad872dedea1427d7b3240debd80cb5edc7db2"),
+    "judge_config": UrlSource(f"{_CODE}/config/arena-hard-v2.0.yaml", "arena-hard-v2.0.yaml",
+                              "67bb539cb5b0c4a26c9c3b47ef89bc4e3d2fa22105741f3cd97a12ab5fe833e4"),
 }
+JUDGE_SYSTEM_SHA256 = "171489efbca7f19fb520e1b3c23783c76af7c723e770fe897a55f391684aa358"
+"""``JUDGE_SETTINGS["creative_writing"]["system_prompt"]`` of the original's ``judge_utils.py`` at 9082063."""
+JUDGE_USER_SHA256 = "80fb20ab2eaae6d38a19f707f3f051f0456bcb977b0086bebe15f9bd23ce45f8"
+"""``prompt_template`` of the original's ``arena-hard-v2.0.yaml`` at 9082063 ({QUESTION}, {ANSWER_A}, {ANSWER_B})."""
 CATEGORY = "creative_writing"
 ORDER_SEED = 42
 DECISIVE_WEIGHT = 3
-
-JUDGE_SYSTEM = """You are an impartial judge of creative writing. You will see a user's request and the replies of two \
-assistants, A and B. Decide which reply serves the request better.
-
-Weigh, in this order of importance: whether each reply is correct and does what was asked; how helpful and \
-relevant it is; whether it is concise rather than padded; its creativity and originality where the request \
-calls for them; and anything important that a reply leaves out. Where a request is ambiguous, a reply that \
-asks for clarification or states a reasonable reading is better than one that guesses silently.
-
-Do not let the order of the replies, their length or the assistants' names sway you. Explain your reasoning \
-briefly, then end with exactly one verdict label:
-[[A>>B]]: A is much better
-[[A>B]]: A is somewhat better
-[[A=B]]: about the same
-[[B>A]]: B is somewhat better
-[[B>>A]]: B is much better"""
-
-JUDGE_USER = """<|User Prompt|>
-{question}
-
-<|The Start of Assistant A's Answer|>
-{answer_a}
-<|The End of Assistant A's Answer|>
-
-<|The Start of Assistant B's Answer|>
-{answer_b}
-<|The End of Assistant B's Answer|>"""
 
 # Verdict label -> the list of scores it contributes, from assistant A's side (1: A wins, 0: B wins).
 VERDICT_SCORES: dict[str, list[float]] = {
@@ -107,6 +96,29 @@ def answer_text(record: dict[str, Any]) -> str:
     return str(content.get("answer", "") if isinstance(content, dict) else content)
 
 
+def judge_file(data: Path | None, source: UrlSource) -> Path:
+    """One of the judge's files: beside the local data when it is there, else the fetched copy."""
+    if data is not None:
+        local = (data if data.is_dir() else data.parent) / source.filename
+        if local.is_file():
+            return local
+    fetched = fetched_path("arenahardwriting", source)
+    if not fetched.is_file():
+        raise PtbError(f"arenahardwriting needs the original's {source.filename} (the judge's prompts): run "
+                       f"`ptb data fetch --benchmark arenahardwriting`, or put it beside the local data")
+    return fetched
+
+
+def judge_prompts(data: Path | None) -> tuple[Artifact, Artifact]:
+    """The judge's system prompt and user template, read from the original's files and checked by SHA-256."""
+    settings, config = judge_file(data, SOURCES["judge_settings"]), judge_file(data, SOURCES["judge_config"])
+    system = Artifact("Arena-Hard creative-writing judge prompt", f"{settings} (JUDGE_SETTINGS, creative_writing)",
+                      JUDGE_SYSTEM_SHA256, lambda: python_constant(settings, "JUDGE_SETTINGS", CATEGORY, "system_prompt"))
+    user = Artifact("Arena-Hard judge prompt template", f"{config} (prompt_template)", JUDGE_USER_SHA256,
+                    lambda: yaml_value(config, "prompt_template"))
+    return system, user
+
+
 def load_questions(data: Path | None) -> list[dict[str, Any]]:
     questions = load_records("arenahardwriting", SOURCES["test"], data, "question")
     require_columns(questions, ("uid", "category", "prompt"), "arenahardwriting questions")
@@ -132,12 +144,18 @@ def to_sample(record: dict[str, Any]) -> Any:
     return Sample(id=record["uid"], input=record["prompt"], metadata={"baseline": record["baseline"], "question": record["prompt"]})
 
 
-async def judge_pair(judge: Judge, question: str, reference: str, candidate: str) -> tuple[list[str] | None, dict[str, int]]:
+def judge_messages(system: str, template: str, question: str, answer_a: str, answer_b: str) -> list[dict[str, str]]:
+    """One game's messages, filled in as the original fills them."""
+    user = template.format(QUESTION=question, ANSWER_A=answer_a, ANSWER_B=answer_b)
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+async def judge_pair(judge: Judge, prompts: tuple[str, str], question: str, reference: str,
+                     candidate: str) -> tuple[list[str] | None, dict[str, int]]:
     """Verdicts of game 1 (reference as A) and game 2 (candidate as A); None if a tolerated judgment failed."""
 
     def game(answer_a: str, answer_b: str) -> Any:
-        user = JUDGE_USER.format(question=question, answer_a=answer_a, answer_b=answer_b)
-        messages = [{"role": "system", "content": JUDGE_SYSTEM}, {"role": "user", "content": user}]
+        messages = judge_messages(*prompts, question, answer_a, answer_b)
         return judge.ask_or_skip(messages, parse_verdict, reasoning_effort="medium")
 
     games = await asyncio.gather(game(reference, candidate), game(candidate, reference))
@@ -156,6 +174,8 @@ def build(data: Path | None, options: TaskOptions) -> Any:
     settings = options.judge or JudgeSettings()
     settings.api_key()  # fail before generating anything
     judge = Judge(settings)
+    system, template = judge_prompts(data)
+    prompts = (system.text(), template.text())  # verified before anything is generated
 
     def all_entries(scores: list[Any]) -> list[float]:
         return [entry for s in scores for entry in (s.score.metadata or {}).get("entries", [])]
@@ -167,7 +187,7 @@ def build(data: Path | None, options: TaskOptions) -> Any:
     def pairwise_judge() -> Any:
         async def score(state: Any, target: Any) -> Any:
             answer = limit_repetitions(strip_think(state.output.completion))
-            verdicts, usage = await judge_pair(judge, state.metadata["question"], state.metadata["baseline"], answer)
+            verdicts, usage = await judge_pair(judge, prompts, state.metadata["question"], state.metadata["baseline"], answer)
             if verdicts is None:  # a tolerated failure: the question is dropped, as the original drops it
                 return Score(value=0.0, answer=answer, metadata={"entries": [], "judge_calls": 2, "judge_failures": 2})
             entries = candidate_entries(*verdicts)
@@ -184,4 +204,6 @@ def shots(data: Path | None) -> Shots:
     return written_shots("arenahardwriting")
 
 
-register_task(BenchmarkTask("arenahardwriting", SOURCES, build, shots, judged=True))
+register_task(BenchmarkTask("arenahardwriting", SOURCES, build, shots, judged=True, provenance={"judge_prompts": {
+    "system": {"source": SOURCES["judge_settings"].url, "sha256": JUDGE_SYSTEM_SHA256},
+    "user": {"source": SOURCES["judge_config"].url, "sha256": JUDGE_USER_SHA256}}}))
