@@ -109,7 +109,7 @@ def letter_of(text: str, wanted: str) -> str:
     return re.search(rf"^([A-D])\) {re.escape(wanted)}$", text, re.M).group(1)  # type: ignore[union-attr]
 
 
-def test_gpqa_choice_order_is_seeded_and_scored_by_letter(tiny_model: Path, tmp_path: Path) -> None:
+def test_gpqa_choice_order_is_drawn_per_evaluation_as_the_original_and_recorded(tiny_model: Path, tmp_path: Path) -> None:
     data = write_jsonl(tmp_path / "gpqa.jsonl", gpqa_records(8))
 
     def answer(messages: list[Any]) -> str:
@@ -117,11 +117,15 @@ def test_gpqa_choice_order_is_seeded_and_scored_by_letter(tiny_model: Path, tmp_
         i = int(re.search(r"Question (\d+)\?", prompt).group(1))  # type: ignore[union-attr]
         return f"ANSWER: {letter_of(prompt, f'right {i}' if i < 6 else f'wrong {i}a')}"
 
-    assert run(tiny_model, "gpqamain", data, scripted(answer))["accuracy"] == pytest.approx(6 / 8)
-    order = [sample.target for sample in build_task("gpqamain", data).dataset]
-    assert order == [sample.target for sample in build_task("gpqamain", data).dataset]  # same every time
-    assert len(set(order)) > 1  # the correct answer is not always "A"
-    assert order != [s.target for s in build_task("gpqamain", data, TaskOptions(choice_seed=7)).dataset]
+    metrics = run(tiny_model, "gpqamain", data, scripted(answer))
+    assert metrics["accuracy"] == pytest.approx(6 / 8) and metrics["choice_seed_drawn"] is True
+    orders = {tuple(s.target for s in build_task("gpqamain", data).dataset) for _ in range(5)}
+    assert len(orders) > 1  # unseeded, as the original: a new order each evaluation
+    seeded = [sample.target for sample in build_task("gpqamain", data, TaskOptions(choice_seed=metrics["choice_seed"])).dataset]
+    assert seeded == [sample.target for sample in build_task("gpqamain", data, TaskOptions(choice_seed=metrics["choice_seed"])).dataset]
+    assert len(set(seeded)) > 1  # the correct answer is not always "A"
+    fixed = run(tiny_model, "gpqamain", data, scripted(answer), choice_seed=7)  # the named deviation: a fixed order
+    assert (fixed["choice_seed"], fixed["choice_seed_drawn"]) == (7, False)
 
 
 def test_gpqa_data_in_the_wrong_schema_is_one_clear_error(tmp_path: Path) -> None:

@@ -121,3 +121,6 @@ def test_repeated_evaluation_reports_the_mean_and_its_spread(tiny_model: Path, d
     config = api.make_config(agent="copy-base", model=str(tiny_model), family="qwen3", benchmark="gsm8k", hours=1,
                              sandbox="none", device="cpu", evaluation=EvalOverrides(repeats=3))
     assert eval_argv(config, tiny_model, 64, tiny_model / "m.json")[-2:] == ["--repeats", "3"]
+    fixed = config.model_copy(update={"evaluation": EvalOverrides(choice_seed=7)})
+    assert eval_argv(fixed, tiny_model, 64, tiny_model / "m.json")[-2:] == ["--choice-seed", "7"]
+    assert "--choice-seed" not in eval_argv(config, tiny_model, 64, tiny_model / "m.json")  # drawn, as the original

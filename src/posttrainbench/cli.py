@@ -201,6 +201,7 @@ def run(
     eval_backend: Annotated[str, typer.Option(help="Final evaluation backend: auto, hf or vllm.")] = "auto",
     eval_profile: Annotated[str, typer.Option(help="Final evaluation profile: fast or upstream (same scores).")] = "fast",
     eval_repeats: Annotated[int, typer.Option(help="Evaluate final_model N times with seeds SEED, SEED+1, ...; the score is their mean.", min=1)] = 1,
+    eval_choice_seed: Annotated[Optional[int], typer.Option(help="GPQA: fixed option shuffle (default: a new order each evaluation, as the original).", min=0)] = None,
     judge_base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint of the LLM judge.")] = None,
     judge_model: Annotated[Optional[str], typer.Option(help="Judge model (default gpt-5-mini).")] = None,
     grace_minutes: Annotated[float, typer.Option(help="Minutes after the budget before the hard kill.")] = 5,
@@ -232,7 +233,7 @@ def run(
         network=not no_network, device=device, prompt_file=prompt_file, label=label,
         evaluation=EvalOverrides(limit=limit, max_tokens=max_tokens or None, data=eval_data, backend=eval_backend,
                                  profile=eval_profile, judge_base_url=judge_base_url, judge_model=judge_model,
-                                 repeats=eval_repeats),
+                                 repeats=eval_repeats, choice_seed=eval_choice_seed),
         grace_minutes=grace_minutes,
     )
     root = api.results_root(results)
@@ -347,6 +348,7 @@ def eval_(
     judge_concurrency: Annotated[int, typer.Option(help="Judge requests in flight at once.", min=1)] = 64,
     judge_max_failure_rate: Annotated[float, typer.Option(help="Share of gradings allowed to fail all retries (default 0: any failure fails the evaluation).")] = 0.0,
     few_shot: Annotated[bool, typer.Option("--few-shot", help="Evaluate as the few-shot baseline: plain-text prompts without chat template, solved examples first, temperature 0.6, top-p 0.95.")] = False,
+    choice_seed: Annotated[Optional[int], typer.Option(help="GPQA: shuffle the options with this seed (default: a new order each evaluation, as the original; the seed drawn is in the metrics).", min=0)] = None,
     json_output_file: Annotated[Optional[Path], typer.Option(help="Write the metrics JSON here.")] = None,
 ) -> None:
     """Evaluate a model directory on one benchmark with the pristine evaluator.
@@ -374,7 +376,7 @@ def eval_(
                           api_key_env=judge_api_key_env, concurrency=judge_concurrency, max_failure_rate=judge_max_failure_rate)
     metrics = evaluate_repeated(model_path, benchmark, repeats=repeats, seed=seed, family=family, max_tokens=max_tokens,
                                 limit=limit, data=data, device=device, backend=backend, profile=profile,
-                                max_connections=max_connections, judge=judge, few_shot=few_shot)
+                                max_connections=max_connections, judge=judge, few_shot=few_shot, choice_seed=choice_seed)
     if json_output_file is not None:
         write_json_atomic(json_output_file, metrics)
     _print_json(metrics)

@@ -41,6 +41,7 @@ class EvalOverrides(BaseModel):
     judge_max_failure_rate: float = Field(default=0.0, ge=0, le=1, description="Tolerated share of failed gradings")
     attempt_timeout_s: float = Field(default=8 * 3600, description="Wall-clock limit of one evaluation attempt")
     repeats: int = Field(default=1, ge=1, description="Whole evaluations with consecutive seeds; the score is their mean")
+    choice_seed: int | None = Field(default=None, ge=0, description="GPQA option shuffle seed (None: drawn per evaluation, as the original)")
 
 
 class TrialConfig(BaseModel):

@@ -54,6 +54,8 @@ def eval_argv(config: TrialConfig, model_path: Path, max_tokens: int, output: Pa
         argv += ["--limit", str(config.evaluation.limit)]
     if config.evaluation.repeats > 1:
         argv += ["--repeats", str(config.evaluation.repeats)]
+    if config.evaluation.choice_seed is not None:
+        argv += ["--choice-seed", str(config.evaluation.choice_seed)]
     if config.evaluation.data is not None:
         argv += ["--data", config.evaluation.data]
     return argv

@@ -62,6 +62,7 @@ def evaluate(
     model: Any = None,
     log_dir: Path | None = None,
     few_shot: bool = False,
+    choice_seed: int | None = None,
 ) -> dict[str, Any]:
     """Evaluate ``model_path`` with the fixed chat template of ``family``; raise on any failure.
 
@@ -72,7 +73,7 @@ def evaluate(
     from inspect_ai import eval as inspect_eval
 
     from posttrainbench.evaluation import fewshot
-    from posttrainbench.evaluation.benchmarks import TaskOptions, task_spec
+    from posttrainbench.evaluation.benchmarks import TaskOptions, draw_choice_seed, task_spec
 
     benchmark = get_benchmark(benchmark_id)
     spec = task_spec(benchmark_id)
@@ -85,7 +86,11 @@ def evaluate(
     backend = "scripted" if model is not None else resolve_backend(backend, device)
     cap = max_tokens or benchmark.default_max_tokens
     drive = drive_settings(profile, benchmark, device, max_connections, cap)
-    task = spec.build(data, TaskOptions(judge=judge, few_shot=few_shot))
+    shuffles = bool(spec.notes.get("choice_shuffle"))
+    drawn = shuffles and choice_seed is None
+    if drawn:
+        choice_seed = draw_choice_seed()
+    task = spec.build(data, TaskOptions(judge=judge, few_shot=few_shot, choice_seed=choice_seed))
     template = get_family(family).chat_template()
     sampling, stop_seqs, prompting = sampling_settings(model_path), None, {"format": "chat template"}
     if few_shot:
@@ -126,6 +131,9 @@ def evaluate(
         wall_seconds=round(time.monotonic() - started, 2),
     )
     metrics["provenance"] = provenance(spec, template)
+    if shuffles:  # the option order of this evaluation: drawn, as the original's, unless --choice-seed fixed it
+        metrics["choice_seed"] = choice_seed
+        metrics["choice_seed_drawn"] = drawn
     if context is not None:
         metrics["max_model_len"] = context
     metrics["tokens_per_second"] = round(metrics["tokens_generated"] / max(metrics["wall_seconds"], 1e-9), 1)

@@ -29,13 +29,21 @@ _MODULES = {
 }
 
 
+def draw_choice_seed() -> int:
+    """A fresh seed for an answer-choice shuffle: the original's order is a new one every run."""
+    import random
+
+    return random.SystemRandom().randrange(2**31)
+
+
 @dataclass(frozen=True)
 class TaskOptions:
     """Settings a task needs beyond its data: the LLM judge, the seed of answer-choice shuffling, and
     whether the prompts are the few-shot baseline's (which then come from ``shots``, not the task)."""
 
     judge: JudgeSettings | None = None
-    choice_seed: int = 42
+    choice_seed: int | None = None
+    """Seed of the answer-choice shuffle; None draws one (a new order each evaluation, as the original)."""
     few_shot: bool = False
 
 

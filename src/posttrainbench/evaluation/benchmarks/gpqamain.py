@@ -1,8 +1,9 @@
 """GPQA (main set, 448 questions): chain-of-thought multiple choice, answer letter scored by ``choice()``.
 
 The original shuffles the four options without a seed, so the order and the correct letter change from
-run to run. Here the shuffle is seeded (``TaskOptions.choice_seed``, 42 by default): every evaluation of
-every model sees the same option order. Local data: a file with the HF dataset's columns (``Question``,
+run to run. So does this task by default; the seed it drew is recorded in the metrics (``choice_seed``), so
+an evaluation can be repeated exactly. ``--choice-seed N`` (``TaskOptions.choice_seed``) fixes the order
+instead, for every model alike: a named deviation from the original. Local data: a file with the HF dataset's columns (``Question``,
 ``Correct Answer``, ``Incorrect Answer 1..3``, ``Record ID``).
 
 The few-shot baseline's shots are questions of GPQA's extended set that are not in the main set, answered
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from posttrainbench.evaluation import scoring
-from posttrainbench.evaluation.benchmarks import BenchmarkTask, TaskOptions, memory_dataset, register_task
+from posttrainbench.evaluation.benchmarks import BenchmarkTask, TaskOptions, draw_choice_seed, memory_dataset, register_task
 from posttrainbench.evaluation.fewshot import Shot, Shots
 from posttrainbench.evaluation.sources import HubSource, load_records, origin, require_columns
 
@@ -77,9 +78,10 @@ def build(data: Path | None, options: TaskOptions) -> Any:
     from inspect_ai.solver import multiple_choice
 
     dataset = memory_dataset(_records(data), to_sample, "gpqamain")
-    dataset.shuffle_choices(seed=options.choice_seed)
+    seed = options.choice_seed if options.choice_seed is not None else draw_choice_seed()
+    dataset.shuffle_choices(seed=seed)
     return Task(name="gpqamain", dataset=dataset, solver=multiple_choice(cot=True), scorer=scoring.choice_scorer())
 
 
-register_task(BenchmarkTask("gpqamain", SOURCES, build, shots, notes={"choice_shuffle": "seeded"},
+register_task(BenchmarkTask("gpqamain", SOURCES, build, shots, notes={"choice_shuffle": True},
                            provenance={"scoring": scoring.SEMANTICS}))
