@@ -151,7 +151,10 @@ class Continuous:
             with self._changed:
                 self._changed.wait_for(lambda: self._manager is not None)
                 manager = self._manager
-            output = manager.get_result(timeout=0.2)
+            try:
+                output = manager.get_result(timeout=0.2)
+            except Exception:  # noqa: BLE001 - a manager stopped meanwhile: look again at the current one
+                continue
             if output is None or not output.is_finished():
                 continue
             with self._changed:
