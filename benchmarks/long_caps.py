@@ -23,7 +23,7 @@ import argparse
 import json
 import math
 import time
-from typing import Any
+from typing import Any, Callable
 
 ARCHS: dict[str, dict[str, Any]] = {
     # The published configs' shapes (hidden, MLP, layers, heads, KV heads, head size, vocabulary).
@@ -158,10 +158,35 @@ def paged_cache(model: Any, share: float, page_size: int = 256) -> int | None:
     return int(share * gpu_budget(device, 0.9) // (page_size * per_token))
 
 
+def steady_state(total: int, next_finished: Callable[[], int | None], running: Callable[[], list[int]],
+                 fill_s: float, seconds: float) -> dict[str, Any]:
+    """After ``total`` prompts were queued: wait ``fill_s`` seconds for the slots to fill, then count the tokens
+    generated in the next ``seconds`` by finished and running requests alike (steady state, not a bound).
+    ``next_finished`` waits a moment for a request to end and gives its tokens (None if none ended);
+    ``running`` gives the tokens so far of each running request."""
+    finished, finished_tokens = 0, 0
+
+    def mark() -> tuple[float, int, int]:
+        lengths = running()
+        return time.monotonic(), finished_tokens + sum(lengths), len(lengths)
+
+    queued = time.monotonic()
+    first: tuple[float, int, int] | None = None
+    while finished < total and time.monotonic() - queued < fill_s + seconds:
+        tokens = next_finished()
+        if tokens is not None:
+            finished, finished_tokens = finished + 1, finished_tokens + tokens
+        if first is None and time.monotonic() - queued >= fill_s:
+            first = mark()
+    (t0, g0, _), (t1, g1, rows) = first or (queued, 0, 0), mark()
+    return {"items": finished, "queued": total, "wall_s": round(t1 - t0, 1), "tokens": g1 - g0,
+            "tokens_per_s": round((g1 - g0) / (t1 - t0), 1), "rows": rows,
+            "step_ms": round(1000 * rows * (t1 - t0) / max(1, g1 - g0), 1)}  # about: the rows running vary a little
+
+
 def run_continuous(model: Any, tokenizer: Any, texts: list[str], cap: int, seconds: float, requests: int,
                    graphs: bool | None, fill_s: float, cache_share: float) -> dict[str, Any]:
-    """All prompts queued at once; after ``fill_s`` seconds (the slots fill), the tokens generated in the next
-    ``seconds``, counted over finished and running requests alike (steady state, not a bound)."""
+    """transformers' manager driven directly: all prompts queued at once, counted by ``steady_state``."""
     from transformers import ContinuousBatchingConfig, GenerationConfig
 
     config = GenerationConfig(max_new_tokens=cap, do_sample=True, temperature=1.0, top_p=1.0, top_k=0,
@@ -171,11 +196,14 @@ def run_continuous(model: Any, tokenizer: Any, texts: list[str], cap: int, secon
     started = time.monotonic()
     manager = model.init_continuous_batching(generation_config=config, continuous_batching_config=batching)
     manager.start()
-    finished, finished_tokens = 0, 0
 
-    def generated() -> tuple[int, int]:
-        running = list(manager.batch_processor.scheduler.active_requests.values()) if manager.batch_processor else []
-        return finished_tokens + sum(len(state.generated_tokens) for state in running), len(running)
+    def next_finished() -> int | None:
+        result = manager.get_result(timeout=0.5)
+        return len(result.generated_tokens) if result is not None and result.is_finished() else None
+
+    def running() -> list[int]:
+        states = list(manager.batch_processor.scheduler.active_requests.values()) if manager.batch_processor else []
+        return [len(state.generated_tokens) for state in states]
 
     try:
         manager.add_request(tokenizer(texts[0], add_special_tokens=False)["input_ids"], max_new_tokens=16)
@@ -183,29 +211,17 @@ def run_continuous(model: Any, tokenizer: Any, texts: list[str], cap: int, secon
         warmup = time.monotonic() - started
         for text in texts:
             manager.add_request(tokenizer(text, add_special_tokens=False)["input_ids"], max_new_tokens=cap)
-        queued = time.monotonic()
-        marks: list[tuple[float, int, int]] = [(queued, 0, 0)]  # replaced once the slots have filled
-        while finished < len(texts) and time.monotonic() - queued < fill_s + seconds:
-            result = manager.get_result(timeout=0.5)
-            if result is not None and result.is_finished():
-                finished, finished_tokens = finished + 1, finished_tokens + len(result.generated_tokens)
-            if len(marks) == 1 and marks[0][0] == queued and time.monotonic() - queued >= fill_s:
-                marks[0] = (time.monotonic(), *generated())
-        marks.append((time.monotonic(), *generated()))
+        counted = steady_state(len(texts), next_finished, running, fill_s, seconds)
     finally:
         manager.stop(block=True, timeout=120, hard_stop=True)  # drop the requests still queued or running
-    (t0, g0, _), (t1, g1, running) = marks[0], marks[-1]
     resolved = manager.continuous_batching_config
-    return {"items": finished, "queued": len(texts), "wall_s": round(t1 - t0, 1), "tokens": g1 - g0, "warmup_s": round(warmup, 1),
-            "tokens_per_s": round((g1 - g0) / (t1 - t0), 1), "rows": running,
-            "step_ms": round(1000 * running * (t1 - t0) / max(1, g1 - g0), 1),  # about: the rows running vary a little "slots": requests,
-            "graphs": str(resolved.use_cuda_graph), "async": str(resolved.use_async_batching),
-            "pages": resolved.num_blocks, "peak_gb": peak_gb()}
+    return {**counted, "warmup_s": round(warmup, 1), "slots": requests, "graphs": str(resolved.use_cuda_graph),
+            "async": str(resolved.use_async_batching), "pages": resolved.num_blocks, "peak_gb": peak_gb()}
 
 
 def run_paged(model: Any, tokenizer: Any, texts: list[str], cap: int, seconds: float, fill_s: float) -> dict[str, Any]:
     """The ``hf`` worker's own continuous batching (``paged`` mode, as ``ptb eval`` runs it at long caps): each
-    prompt a job of its own, counted as ``run_continuous`` counts."""
+    prompt a job of its own, counted by ``steady_state``."""
     import queue
 
     from posttrainbench.evaluation.backends.hf_worker import WorkerSpec, _Model
@@ -220,36 +236,30 @@ def run_paged(model: Any, tokenizer: Any, texts: list[str], cap: int, seconds: f
     engine.add("warm-up", texts[:1], (16, *settings[1:]))
     replies.get(timeout=900)
     warmup = time.monotonic() - started
-    finished, finished_tokens, errors = 0, 0, []
+    errors: list[str] = []
 
-    def generated() -> tuple[int, int]:
-        with engine._changed:
-            processor = engine._manager.batch_processor if engine._manager else None
-            running = list(processor.scheduler.active_requests.values()) if processor else []
-        return finished_tokens + sum(len(state.generated_tokens) for state in running), len(running)
-
-    for index, text in enumerate(texts):
-        engine.add(index, [text], settings)
-    queued = time.monotonic()
-    marks: list[tuple[float, int, int]] = [(queued, 0, 0)]
-    while finished < len(texts) and time.monotonic() - queued < fill_s + seconds:
+    def next_finished() -> int | None:
         try:
             _, status, value = replies.get(timeout=0.5)
         except queue.Empty:
-            value = None
-        if value is not None and status == "ok":
-            finished, finished_tokens = finished + 1, finished_tokens + value[0][0][2]
-        elif value is not None:
-            errors.append(value.strip().splitlines()[-1])
-        if marks[0][0] == queued and time.monotonic() - queued >= fill_s:
-            marks[0] = (time.monotonic(), *generated())
-    marks.append((time.monotonic(), *generated()))
+            return None
+        if status == "ok":
+            return int(value[0][0][2])
+        errors.append(value.strip().splitlines()[-1])
+        return None
+
+    def running() -> list[int]:
+        with engine._changed:
+            processor = engine._manager.batch_processor if engine._manager else None
+            states = list(processor.scheduler.active_requests.values()) if processor else []
+        return [len(state.generated_tokens) for state in states]
+
+    for index, text in enumerate(texts):
+        engine.add(index, [text], settings)
+    counted = steady_state(len(texts), next_finished, running, fill_s, seconds)
     with engine._changed:
         engine._stop_manager()  # drop the requests still running
-    (t0, g0, _), (t1, g1, running) = marks[0], marks[-1]
-    return {"items": finished, "queued": len(texts), "wall_s": round(t1 - t0, 1), "tokens": g1 - g0, "warmup_s": round(warmup, 1),
-            "tokens_per_s": round((g1 - g0) / (t1 - t0), 1), "rows": running, "slots": engine.slots,
-            "oom_splits": engine.splits, "step_ms": round(1000 * running * (t1 - t0) / max(1, g1 - g0), 1),
+    return {**counted, "warmup_s": round(warmup, 1), "slots": engine.slots, "oom_splits": engine.splits,
             "errors": errors[:3], "peak_gb": peak_gb()}
 
 

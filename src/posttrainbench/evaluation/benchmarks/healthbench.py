@@ -71,7 +71,8 @@ def easy_selection(records: list[dict[str, Any]], pinned: bool) -> list[dict[str
     original's list of items, each checked by content hash. Data holding none of them (your own file) is
     filtered by the rule instead; the pinned source must hold all 245."""
     by_id = {record.get("prompt_id"): record for record in records}
-    known = [(item_id, digest) for item_id, digest in easy_manifest() if item_id in by_id]
+    manifest = easy_manifest()
+    known = [(item_id, digest) for item_id, digest in manifest if item_id in by_id]
     if not known:
         if pinned:
             raise PtbError("healthbench data holds none of the original's 245 Easy conversations")
@@ -82,8 +83,8 @@ def easy_selection(records: list[dict[str, Any]], pinned: bool) -> list[dict[str
     for item_id, digest in known:
         if item_digest(by_id[item_id]) != digest:
             raise PtbError(f"healthbench conversation {item_id} differs from the original's (content hash)")
-    if pinned and len(known) != len(easy_manifest()):
-        raise PtbError(f"healthbench data holds {len(known)} of the original's {len(easy_manifest())} Easy conversations")
+    if pinned and len(known) != len(manifest):
+        raise PtbError(f"healthbench data holds {len(known)} of the original's {len(manifest)} Easy conversations")
     return [by_id[item_id] for item_id, _ in known]
 
 
