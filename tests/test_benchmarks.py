@@ -244,7 +244,7 @@ def test_fast_profile_queues_two_batches_and_upstream_follows_the_catalog() -> N
     from posttrainbench.evaluation.backends import drive_settings
 
     gpu = drive_settings("fast", get_benchmark("gsm8k"), "cuda")
-    assert (gpu.max_connections, gpu.batch_size, gpu.hf_cache) == (512, 256, "static")
+    assert (gpu.max_connections, gpu.batch_size, gpu.hf_cache) == (512, 256, "dynamic")
     assert drive_settings("fast", get_benchmark("gsm8k"), "cpu").hf_cache == "dynamic"
     assert drive_settings("fast", get_benchmark("gsm8k"), "cuda", max_connections=64).batch_size == 64
     upstream = drive_settings("upstream", get_benchmark("healthbench"), "cuda")

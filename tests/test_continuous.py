@@ -19,14 +19,17 @@ PROMPTS = [" ".join(f"word{i % 7}" for i in range(n)) for n in (3, 9, 5, 12, 7)]
 GREEDY = (6, 0.0, None, None, None, ())
 
 
-def test_the_fast_profile_on_a_gpu_batches_long_caps_continuously() -> None:
-    aime, gsm8k = get_benchmark("aime2025"), get_benchmark("gsm8k")
-    assert drive_settings("fast", aime, "cuda").hf_cache == "paged"  # 16,000 tokens
-    assert drive_settings("fast", aime, "cuda", cap=8_000).hf_cache == "paged"  # the ladder's lowest rung
-    assert drive_settings("fast", aime, "cuda", cap=4_000).hf_cache == "static"
-    assert drive_settings("fast", gsm8k, "cuda").hf_cache == "static"  # measured: static batches were faster there
-    assert drive_settings("fast", aime, "cpu").hf_cache == "dynamic"
-    assert drive_settings("upstream", aime, "cuda").hf_cache == "dynamic"
+def test_the_fast_profile_on_a_gpu_batches_long_caps_of_many_items_continuously() -> None:
+    aime, gpqa, gsm8k = get_benchmark("aime2025"), get_benchmark("gpqamain"), get_benchmark("gsm8k")
+    assert drive_settings("fast", gpqa, "cuda").hf_cache == "paged"  # 16,000 tokens, 448 items
+    assert drive_settings("fast", gpqa, "cuda", cap=8_000).hf_cache == "paged"  # the ladder's lowest rung
+    assert drive_settings("fast", gpqa, "cuda", cap=4_000).hf_cache == "dynamic"
+    assert drive_settings("fast", gpqa, "cuda", items=64).hf_cache == "dynamic"  # all at once in one batch
+    assert drive_settings("fast", aime, "cuda").hf_cache == "dynamic"  # 30 items
+    assert drive_settings("fast", aime, "cuda", items=256).hf_cache == "paged"
+    assert drive_settings("fast", gsm8k, "cuda").hf_cache == "dynamic"  # measured: batches were faster there
+    assert drive_settings("fast", gpqa, "cpu").hf_cache == "dynamic"
+    assert drive_settings("upstream", gpqa, "cuda").hf_cache == "dynamic"
 
 
 def test_a_paged_worker_answers_each_job_as_dynamic_batches_do(tiny_model: Path) -> None:

@@ -96,3 +96,19 @@ def test_a_chunk_that_runs_out_of_memory_is_split_and_the_batch_goes_on(local_mo
         torch.OutOfMemoryError("even one row")))
     with pytest.raises(torch.OutOfMemoryError):  # a single row that does not fit fails for real
         local_model.generate(PROMPTS[:1], SETTINGS)
+
+
+def test_batches_decode_without_cudnn_attention(local_model, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """cuDNN's attention plans a kernel for every new key length: a batch decodes with the other kernels."""
+    import torch
+
+    real, seen = local_model.model.generate, []
+
+    def recording(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append((torch.backends.cuda.cudnn_sdp_enabled(), torch.backends.cuda.flash_sdp_enabled()))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(local_model.model, "generate", recording)
+    assert torch.backends.cuda.cudnn_sdp_enabled()
+    local_model.generate(PROMPTS[:2], SETTINGS)
+    assert seen == [(False, True)] and torch.backends.cuda.cudnn_sdp_enabled()  # restored afterwards

@@ -85,7 +85,7 @@ def evaluate(
     device = resolve_device(device)
     backend = "scripted" if model is not None else resolve_backend(backend, device)
     cap = max_tokens or benchmark.default_max_tokens
-    drive = drive_settings(profile, benchmark, device, max_connections, cap)
+    drive = drive_settings(profile, benchmark, device, max_connections, cap, limit)
     shuffles = bool(spec.notes.get("choice_shuffle"))
     drawn = shuffles and choice_seed is None
     if drawn:

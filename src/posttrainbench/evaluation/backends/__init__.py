@@ -8,9 +8,9 @@ tool calls for tool-using benchmarks.
 A profile sets how hard the backend is driven. ``upstream`` uses the original's concurrency and GPU
 memory share per benchmark (judged benchmarks generate one answer at a time). ``fast`` (the default) keeps
 the backend busy: many concurrent generations, most of the GPU memory for vLLM's cache, and on the ``hf``
-backend on a GPU either a static KV cache with a compiled forward pass or, from a token cap of
-``CONTINUOUS_FROM_CAP`` on, continuous batching over a paged cache (chosen by measurement: see
-``hf_continuous``). Under ``fast`` Inspect runs twice as many
+backend on a GPU either batches over a dynamic KV cache or, from a token cap of ``CONTINUOUS_FROM_CAP`` on
+and for more than ``CONTINUOUS_FROM_ITEMS`` items, continuous batching over a paged cache (chosen by
+measurement: see ``hf_continuous``; a static cache with a compiled forward was slower at the benchmarks' caps). Under ``fast`` Inspect runs twice as many
 samples as the ``hf`` backend puts in one batch, so the next batch is already queued when the GPU finishes
 one (Inspect starts samples with small gaps; without the queue the GPU waits and batches come out uneven). Profiles change speed, not the prompts,
 sampling settings or scoring: the same model outputs give the same scores under both.
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from posttrainbench.catalog import Benchmark
-from posttrainbench.evaluation.backends.hf_continuous import CONTINUOUS_FROM_CAP
+from posttrainbench.evaluation.backends.hf_continuous import CONTINUOUS_FROM_CAP, CONTINUOUS_FROM_ITEMS
 from posttrainbench.errors import PtbError
 
 BACKENDS = ("auto", "hf", "vllm")
@@ -51,9 +51,10 @@ class DriveSettings:
 
 
 def drive_settings(profile: str, benchmark: Benchmark, device: str, max_connections: int | None = None,
-                   cap: int | None = None) -> DriveSettings:
-    """The profile's settings for a token cap (the benchmark's first by default); ``max_connections`` (a user
-    override) sets Inspect's concurrency and caps the batch."""
+                   cap: int | None = None, items: int | None = None) -> DriveSettings:
+    """The profile's settings for a token cap (the benchmark's first by default) and a number of items (the
+    whole test set by default); ``max_connections`` (a user override) sets Inspect's concurrency and caps the
+    batch."""
     if profile not in PROFILES:
         raise PtbError(f"unknown profile {profile!r}; known: {', '.join(PROFILES)}")
     if max_connections is not None and max_connections < 1:
@@ -62,9 +63,8 @@ def drive_settings(profile: str, benchmark: Benchmark, device: str, max_connecti
         connections = max_connections or benchmark.max_connections
         return DriveSettings(profile, connections, connections, benchmark.gpu_memory_utilization, "dynamic")
     connections = max_connections or FAST_BATCH * FAST_QUEUE_DEPTH
-    cache = "dynamic"
-    if device.startswith("cuda"):
-        cache = "paged" if (cap or benchmark.default_max_tokens) >= CONTINUOUS_FROM_CAP else "static"
+    long_run = (cap or benchmark.default_max_tokens) >= CONTINUOUS_FROM_CAP and (items or benchmark.n_test) > CONTINUOUS_FROM_ITEMS
+    cache = "paged" if device.startswith("cuda") and long_run else "dynamic"
     return DriveSettings(profile, connections, min(FAST_BATCH, connections), FAST_GPU_MEMORY, cache)
 
 

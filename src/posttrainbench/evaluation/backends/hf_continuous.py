@@ -5,7 +5,8 @@ A static batch lasts as long as its longest answer, and its KV cache is sized fo
 transformers' continuous batching keeps the cache in pages that a request takes as it grows, so about 230
 requests ran at once and made about 1,640 tokens a second (``docs/performance.md``, issue 13). With 1,800-token
 prompts and a 4,000-token cap (GSM8K) it was slower than static batches: its attention reads every cached
-token of the batch at each step. So the backend uses it from ``CONTINUOUS_FROM_CAP`` tokens on.
+token of the batch at each step. So the backend uses it from ``CONTINUOUS_FROM_CAP`` tokens on, for test sets
+of more than ``CONTINUOUS_FROM_ITEMS`` items.
 
 Requests come in jobs (the prompts of one ``generate`` call of the provider, usually one) and each job is
 answered when its last request ends. Sampling settings belong to the running manager: a job with other
@@ -25,6 +26,10 @@ from posttrainbench.evaluation.backends.kv_memory import Shapes, kv_bytes
 CONTINUOUS_FROM_CAP = 8_000
 """Token caps from which the ``fast`` profile on a GPU generates with continuous batching (AIME, GPQA,
 Arena-Hard and HealthBench at their first caps, 16,000 and 16,384, and at the ladder's lower rungs)."""
+CONTINUOUS_FROM_ITEMS = 64
+"""Items from which continuous batching pays at long caps. With fewer, all of them run at once in either mode
+and the run lasts as long as the longest answer; a step of a small static batch cost half as much (25 against
+51 ms on an H200), so AIME's 30 items go faster in a static batch (projected 310 against 610 s)."""
 SLOTS = 256
 """Requests generated together at most (measured: 256 slots made 2.6x the tokens per second of 32)."""
 PAGE_SIZE = 256

@@ -8,9 +8,9 @@ quiet before each batch, and counts padding as generated tokens. This provider i
   request came for ``BATCH_WINDOW_S`` (Inspect starts samples with small gaps; a short window would cut
   batches in pieces, and every batch costs about as much as a full one);
 - generates in a process of its own (``hf_worker``), which keeps the model between evaluations of the
-  same model in one process; in ``static`` cache mode (the ``fast`` profile on a GPU) with padded
-  prompts and batches, a static KV cache and a compiled forward pass; ``dynamic`` mode is plain
-  ``generate``; in ``paged`` mode (the ``fast`` profile on a GPU at long caps) every request goes to the
+  same model in one process; ``dynamic`` mode (the ``fast`` profile below long caps) is ``generate`` over a
+  dynamic cache; ``static`` mode pads prompts and batches for a static KV cache and a compiled forward
+  pass; in ``paged`` mode (the ``fast`` profile on a GPU at long caps) every request goes to the
   process at once, for continuous batching, and no batches are formed here;
 - parses Hermes-style ``<tool_call>{...}</tool_call>`` blocks into tool calls (an unparseable block stays
   text, as vLLM's parser leaves it) and counts only the tokens before end-of-sequence;

@@ -295,7 +295,7 @@ class _Model:
             options["stopping_criteria"] = [_stop_at_text(self.tokenizer, stops, encoded["input_ids"].shape[1], self.may_end[stops])]
         if seed is not None:
             torch.manual_seed(seed)
-        with torch.inference_mode():
+        with torch.inference_mode(), sdpa_kernel(BATCH_ATTENTION):
             output = self.model.generate(**encoded, **options)
         new_tokens = output[:count, encoded["input_ids"].shape[1]:].tolist()
         prompt_lengths = encoded["attention_mask"][:count].sum(dim=1).tolist()
@@ -306,6 +306,20 @@ class _Model:
             text = cut_at_stop(self.tokenizer.decode(tokens[:end], skip_special_tokens=True), stops or ())
             results.append((text, int(prompt_length), end))
         return results
+
+
+def sdpa_kernel(backends: list[str]) -> Any:
+    """Limit PyTorch's scaled-dot-product attention to ``backends`` (names of ``SDPBackend``) while generating."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel as limit
+
+    return limit([getattr(SDPBackend, name) for name in backends])
+
+
+BATCH_ATTENTION = ["FLASH_ATTENTION", "EFFICIENT_ATTENTION", "MATH"]
+"""Attention kernels for batches decoded over a dynamic cache: not cuDNN's. cuDNN builds a new execution plan
+for every key length it meets for the first time, and a decoding step's key length is always new: on an H200
+that cost 35 to 45 ms a step (Qwen3-1.7B: 62 against 28 ms a step at HumanEval's shape, 67 against 23 at
+GSM8K's; docs/performance.md, "cuDNN attention")."""
 
 
 def _no_reply(job_id: Any, status: str, value: Any) -> None:
