@@ -7,6 +7,10 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -31,7 +35,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own HF cache, scratch and results folder, and fast monitor samples."""
+    """Every test gets its own HF cache, scratch and results folder, fast monitor samples, and the project's
+    chat templates."""
     hf = tmp_path / "hf-cache"
     (hf / "hub").mkdir(parents=True)
     monkeypatch.setenv("HF_HOME", str(hf))
@@ -39,6 +44,9 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("PTB_SCRATCH", str(tmp_path / "scratch"))
     monkeypatch.setenv("PTB_RESULTS", str(tmp_path / "results"))
     monkeypatch.setenv("PTB_MONITOR_INTERVAL", "0.2")
+    # The original's chat templates cannot be fetched here: evaluations use the project's own unless a test
+    # asks for the original's (tests/test_chat_templates.py).
+    monkeypatch.setenv("PTB_CHAT_TEMPLATE", "project")
     (tmp_path / "scratch").mkdir()
     return tmp_path
 
@@ -147,3 +155,16 @@ def npm_cli(package: str, version: str, binary: str) -> Path:
                 raise RuntimeError(f"cannot install {package}@{version} from npm: {why}")
             pytest.skip(f"cannot install {package}@{version} from npm: {why}")
     return bin_dir
+
+
+@pytest.fixture
+def file_server(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """A folder served over HTTP on loopback, and its base URL."""
+    served = tmp_path / "served"
+    served.mkdir()
+    handler = partial(SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *args: None  # type: ignore[method-assign]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield served, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()

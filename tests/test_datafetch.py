@@ -3,30 +3,23 @@
 from __future__ import annotations
 
 import json
-import threading
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conftest import ptb
+from posttrainbench import datafetch
 from posttrainbench.datafetch import fetch, manifest_path, verify
 from posttrainbench.evaluation.benchmarks import healthbench
 from posttrainbench.evaluation.sources import UrlSource, load_records
 
 
-@pytest.fixture
-def file_server(tmp_path: Path) -> Any:
-    served = tmp_path / "served"
-    served.mkdir()
-    handler = partial(SimpleHTTPRequestHandler, directory=str(served))
-    handler.log_message = lambda *args: None  # type: ignore[method-assign]
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield served, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+@pytest.fixture(autouse=True)
+def no_chat_templates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``fetch`` also downloads the original's chat templates from GitHub, unreachable here; their fetch is
+    tested in test_chat_templates.py."""
+    monkeypatch.setattr(datafetch, "UPSTREAM", {})
 
 
 def test_fetch_url_source_then_load_and_verify(file_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -120,7 +120,11 @@ def test_repeated_evaluation_reports_the_mean_and_its_spread(tiny_model: Path, d
     assert "repeats" not in single and len(single["sample_scores"]) == 2
     config = api.make_config(agent="copy-base", model=str(tiny_model), family="qwen3", benchmark="gsm8k", hours=1,
                              sandbox="none", device="cpu", evaluation=EvalOverrides(repeats=3))
-    assert eval_argv(config, tiny_model, 64, tiny_model / "m.json")[-2:] == ["--repeats", "3"]
-    fixed = config.model_copy(update={"evaluation": EvalOverrides(choice_seed=7)})
-    assert eval_argv(fixed, tiny_model, 64, tiny_model / "m.json")[-2:] == ["--choice-seed", "7"]
-    assert "--choice-seed" not in eval_argv(config, tiny_model, 64, tiny_model / "m.json")  # drawn, as the original
+    argv = eval_argv(config, tiny_model, 64, tiny_model / "m.json")
+    assert argv[argv.index("--repeats") + 1] == "3"
+    assert argv[argv.index("--chat-template") + 1] == "project"  # the source resolved when the trial runs
+    fixed = config.model_copy(update={"evaluation": EvalOverrides(choice_seed=7, chat_template="upstream")})
+    fixed_argv = eval_argv(fixed, tiny_model, 64, tiny_model / "m.json")
+    assert fixed_argv[fixed_argv.index("--choice-seed") + 1] == "7"
+    assert fixed_argv[fixed_argv.index("--chat-template") + 1] == "upstream"
+    assert "--choice-seed" not in argv  # drawn, as the original

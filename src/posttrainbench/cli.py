@@ -52,6 +52,9 @@ def _root(
     """PostTrainBench harness: can an AI agent post-train a base LLM on its own?"""
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+CHAT_TEMPLATE_HELP = ("Chat template: upstream (the original's file for the family, fetched by `ptb data fetch` and checked "
+                      "by SHA-256) or project (this project's own; scores not comparable with the published leaderboard). "
+                      "Default: env PTB_CHAT_TEMPLATE, else upstream.")
 ResultsOpt = Annotated[Optional[Path], typer.Option("--results", help="Results folder (env PTB_RESULTS; default ./results).")]
 
 
@@ -202,6 +205,7 @@ def run(
     eval_profile: Annotated[str, typer.Option(help="Final evaluation profile: fast or upstream (same scores).")] = "fast",
     eval_repeats: Annotated[int, typer.Option(help="Evaluate final_model N times with seeds SEED, SEED+1, ...; the score is their mean.", min=1)] = 1,
     eval_choice_seed: Annotated[Optional[int], typer.Option(help="GPQA: fixed option shuffle (default: a new order each evaluation, as the original).", min=0)] = None,
+    eval_chat_template: Annotated[Optional[str], typer.Option(help=CHAT_TEMPLATE_HELP)] = None,
     judge_base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint of the LLM judge.")] = None,
     judge_model: Annotated[Optional[str], typer.Option(help="Judge model (default gpt-5-mini).")] = None,
     grace_minutes: Annotated[float, typer.Option(help="Minutes after the budget before the hard kill.")] = 5,
@@ -219,7 +223,11 @@ def run(
     """
     from posttrainbench import api
     from posttrainbench.config import EvalOverrides
+    from posttrainbench.evaluation.chat_templates import TEMPLATE_SOURCES
+    from posttrainbench.workspace import final_templates
 
+    if eval_chat_template is not None:
+        check_choice("--eval-chat-template", eval_chat_template, TEMPLATE_SOURCES)
     if max_reprompts is not None and not reprompt:
         raise PtbError("--max-reprompts needs --reprompt")
     if sandbox == "none":
@@ -233,9 +241,10 @@ def run(
         network=not no_network, device=device, prompt_file=prompt_file, label=label,
         evaluation=EvalOverrides(limit=limit, max_tokens=max_tokens or None, data=eval_data, backend=eval_backend,
                                  profile=eval_profile, judge_base_url=judge_base_url, judge_model=judge_model,
-                                 repeats=eval_repeats, choice_seed=eval_choice_seed),
+                                 repeats=eval_repeats, choice_seed=eval_choice_seed, chat_template=eval_chat_template),
         grace_minutes=grace_minutes,
     )
+    final_templates(config)  # bad input before the trial starts: the original's templates not fetched
     root = api.results_root(results)
     announced = False
 
@@ -349,6 +358,7 @@ def eval_(
     judge_max_failure_rate: Annotated[float, typer.Option(help="Share of gradings allowed to fail all retries (default 0: any failure fails the evaluation).")] = 0.0,
     few_shot: Annotated[bool, typer.Option("--few-shot", help="Evaluate as the few-shot baseline: plain-text prompts without chat template, solved examples first, temperature 0.6, top-p 0.95.")] = False,
     choice_seed: Annotated[Optional[int], typer.Option(help="GPQA: shuffle the options with this seed (default: a new order each evaluation, as the original; the seed drawn is in the metrics).", min=0)] = None,
+    chat_template: Annotated[Optional[str], typer.Option(help=CHAT_TEMPLATE_HELP)] = None,
     json_output_file: Annotated[Optional[Path], typer.Option(help="Write the metrics JSON here.")] = None,
 ) -> None:
     """Evaluate a model directory on one benchmark with the pristine evaluator.
@@ -363,12 +373,15 @@ def eval_(
     - `ptb eval --model-path ./ckpt --benchmark humaneval --data HumanEval.jsonl.gz --backend hf`
     - `ptb eval --model-path ./ckpt --benchmark healthbench --judge-base-url http://127.0.0.1:8000/v1 --judge-model m`
     """
+    from posttrainbench.evaluation.chat_templates import TEMPLATE_SOURCES
     from posttrainbench.evaluation.judge import DEFAULT_BASE_URL, DEFAULT_MODEL, JudgeSettings
     from posttrainbench.evaluation.runner import check_device, evaluate_repeated
     from posttrainbench.fileio import write_json_atomic
 
     if not model_path.is_dir():
         raise PtbError(f"model path {model_path} does not exist or is not a directory")
+    if chat_template is not None:
+        check_choice("--chat-template", chat_template, TEMPLATE_SOURCES)
     check_device(device)  # before importing the evaluator, which takes seconds
     if not 0 <= judge_max_failure_rate <= 1:
         raise PtbError("--judge-max-failure-rate must be between 0 and 1")
@@ -376,7 +389,8 @@ def eval_(
                           api_key_env=judge_api_key_env, concurrency=judge_concurrency, max_failure_rate=judge_max_failure_rate)
     metrics = evaluate_repeated(model_path, benchmark, repeats=repeats, seed=seed, family=family, max_tokens=max_tokens,
                                 limit=limit, data=data, device=device, backend=backend, profile=profile,
-                                max_connections=max_connections, judge=judge, few_shot=few_shot, choice_seed=choice_seed)
+                                max_connections=max_connections, judge=judge, few_shot=few_shot, choice_seed=choice_seed,
+                                chat_template=chat_template)
     if json_output_file is not None:
         write_json_atomic(json_output_file, metrics)
     _print_json(metrics)

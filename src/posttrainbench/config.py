@@ -42,6 +42,7 @@ class EvalOverrides(BaseModel):
     attempt_timeout_s: float = Field(default=8 * 3600, description="Wall-clock limit of one evaluation attempt")
     repeats: int = Field(default=1, ge=1, description="Whole evaluations with consecutive seeds; the score is their mean")
     choice_seed: int | None = Field(default=None, ge=0, description="GPQA option shuffle seed (None: drawn per evaluation, as the original)")
+    chat_template: Literal["upstream", "project"] | None = Field(default=None, description="upstream (the original's template files) or project (this project's own; not comparable); None: PTB_CHAT_TEMPLATE, else upstream")
 
 
 class TrialConfig(BaseModel):

@@ -2,7 +2,8 @@
 cache, for clusters whose GPU nodes run offline.
 
 Hub datasets go through ``datasets.load_dataset`` at their pinned revision (so both the Hub cache and the
-datasets cache hold them); files at fixed URLs go to ``settings.data_dir()``. ``manifest.json`` there
+datasets cache hold them); files at fixed URLs go to ``settings.data_dir()``, the original's chat templates
+(``evaluation/chat_templates.py``) among them. ``manifest.json`` there
 records, per source, the revision and the SHA-256 of every file; ``verify`` recomputes them.
 """
 
@@ -18,6 +19,7 @@ from posttrainbench import settings
 from posttrainbench.catalog import all_models
 from posttrainbench.errors import PtbError
 from posttrainbench.evaluation.benchmarks import evaluable, task_spec
+from posttrainbench.evaluation.chat_templates import FETCH_FOLDER, UPSTREAM
 from posttrainbench.evaluation.sources import HubSource, UrlSource, fetched_path, load_hub
 from posttrainbench.fileio import iso_now, sha256_file, write_json_atomic
 
@@ -77,6 +79,14 @@ def fetch(benchmarks: list[str] | None, models: bool, progress: Progress) -> dic
                 entries.append(_fetch_source(benchmark_id, split, source))
             except Exception as error:  # keep going: one gated or unreachable source must not hide the rest
                 failures.append({"benchmark": benchmark_id, "split": split, "error": f"{type(error).__name__}: {error}"[:400]})
+    for template in {source.url: source for source in UPSTREAM.values()}.values():
+        progress(f"chat template {template.filename}: {template.url}")
+        try:
+            digest = _download(template.url, fetched_path(FETCH_FOLDER, template), template.sha256)
+            entries.append({"kind": "chat template", "source": template.url, "revision": digest,
+                            "root": str(fetched_path(FETCH_FOLDER, template).parent), "files": {template.filename: digest}})
+        except Exception as error:
+            failures.append({"chat_template": template.filename, "error": f"{type(error).__name__}: {error}"[:400]})
     for model in all_models() if models else []:
         progress(f"model {model.id}")
         try:

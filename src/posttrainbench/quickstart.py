@@ -80,7 +80,7 @@ def quickstart(directory: Path, sandbox: str, progress: ProgressFn, say: Callabl
     config = api.make_config(
         agent="copy-base", model=str(model_dir), family="qwen3", benchmark="gsm8k", hours=0.1,
         sandbox=pick_sandbox(sandbox, say), device="cpu", label="copy-base (quickstart)",
-        evaluation=EvalOverrides(limit=5, max_tokens=[32], data=str(data)), grace_minutes=1,
+        evaluation=EvalOverrides(limit=5, max_tokens=[32], data=str(data), chat_template="project"), grace_minutes=1,
     )
     results = api.results_root(directory / "results")
     say(f"run directory: {results / config.run_id}")

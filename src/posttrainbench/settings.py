@@ -29,6 +29,11 @@ def data_dir() -> Path:
     return Path(_env("PTB_DATA") or hf_home() / "posttrainbench").expanduser()
 
 
+def chat_template_source() -> str | None:
+    """Default chat template source of evaluations (``PTB_CHAT_TEMPLATE``: ``upstream`` or ``project``)."""
+    return _env("PTB_CHAT_TEMPLATE")
+
+
 def scratch_dir() -> Path:
     """Node-local scratch for sandbox layers and the agent's /tmp (``PTB_SCRATCH``, default the system tmp)."""
     return Path(_env("PTB_SCRATCH") or tempfile.gettempdir()).expanduser()

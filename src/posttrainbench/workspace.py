@@ -11,6 +11,7 @@ from posttrainbench import prompt as prompt_mod
 from posttrainbench.agents import agent_prompt_note
 from posttrainbench.catalog import FAMILIES, get_benchmark
 from posttrainbench.config import TrialConfig
+from posttrainbench.evaluation.chat_templates import default_source
 from posttrainbench.fileio import sha256_file, write_json_atomic, write_text_atomic
 from posttrainbench.paths import RunPaths
 
@@ -52,7 +53,22 @@ def _evaluate_launcher(config: TrialConfig) -> str:
         benchmark=benchmark.id,
         family=config.model.family,
         dev_limit=limit,
+        chat_template=config.evaluation.chat_template or default_source(),
     )
+
+
+def final_templates(config: TrialConfig) -> dict[str, str]:
+    """The chat templates of the final evaluation, one per family, as ``templates/<file>``: the agent sees what
+    its model will be evaluated with. Fails here, before the agent starts, when they cannot be loaded."""
+    from posttrainbench.evaluation.benchmarks import task_spec
+    from posttrainbench.evaluation.chat_templates import chat_template
+
+    tools = task_spec(config.benchmark).uses_tools
+    files = {}
+    for family in FAMILIES.values():
+        template = chat_template(family.id, config.evaluation.chat_template, tools=tools)
+        files[f"templates/{template.origin.rsplit('/', 1)[-1]}"] = template.text
+    return files
 
 
 def build_workspace(config: TrialConfig, paths: RunPaths) -> dict[str, str]:
@@ -78,8 +94,7 @@ def build_workspace(config: TrialConfig, paths: RunPaths) -> dict[str, str]:
         )
         + "\n",
     }
-    for family in FAMILIES.values():
-        files[f"templates/{family.template}"] = family.chat_template()
+    files.update(final_templates(config))
     for relative, text in files.items():
         write_text_atomic(ws / relative, text)
     for executable in ("evaluate.py", "timer.sh"):

@@ -16,6 +16,7 @@ from typing import Any
 from posttrainbench.catalog import TokenStep, get_benchmark
 from posttrainbench.config import TrialConfig
 from posttrainbench.errors import ERROR_PREFIX, StageError
+from posttrainbench.evaluation.chat_templates import default_source
 from posttrainbench.fileio import iso_now, read_json, tail_lines, write_json_atomic
 from posttrainbench.paths import RunPaths
 
@@ -56,6 +57,7 @@ def eval_argv(config: TrialConfig, model_path: Path, max_tokens: int, output: Pa
         argv += ["--repeats", str(config.evaluation.repeats)]
     if config.evaluation.choice_seed is not None:
         argv += ["--choice-seed", str(config.evaluation.choice_seed)]
+    argv += ["--chat-template", config.evaluation.chat_template or default_source()]
     if config.evaluation.data is not None:
         argv += ["--data", config.evaluation.data]
     return argv

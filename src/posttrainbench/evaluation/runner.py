@@ -13,6 +13,8 @@ from typing import Any
 from posttrainbench.catalog import FAMILIES, get_benchmark, get_family
 from posttrainbench.errors import EvaluationError, PtbError
 from posttrainbench.evaluation.backends import drive_settings, inspect_model, resolve_backend, vllm_context
+from posttrainbench.evaluation.chat_templates import ChatTemplate
+from posttrainbench.evaluation.chat_templates import chat_template as load_chat_template
 from posttrainbench.evaluation.judge import total_usage
 from posttrainbench.evaluation.sampling import sampling_settings
 
@@ -63,8 +65,12 @@ def evaluate(
     log_dir: Path | None = None,
     few_shot: bool = False,
     choice_seed: int | None = None,
+    chat_template: str | None = None,
 ) -> dict[str, Any]:
     """Evaluate ``model_path`` with the fixed chat template of ``family``; raise on any failure.
+
+    ``chat_template``: ``upstream`` (the original's template file, fetched and checked by SHA-256) or
+    ``project`` (this project's own; not comparable); default ``PTB_CHAT_TEMPLATE``, else ``upstream``.
 
     ``model`` replaces the backend with a ready Inspect model (for scripted outputs); ``judge`` is the
     ``JudgeSettings`` of the judged benchmarks. ``few_shot`` evaluates as the few-shot baseline does
@@ -91,14 +97,17 @@ def evaluate(
     if drawn:
         choice_seed = draw_choice_seed()
     task = spec.build(data, TaskOptions(judge=judge, few_shot=few_shot, choice_seed=choice_seed))
-    template = get_family(family).chat_template()
+    get_family(family)  # an unknown family fails with the known ones, few-shot too
+    chosen = ChatTemplate(fewshot.plain_template(), "few-shot", "posttrainbench catalog/templates/plain.jinja") if few_shot \
+        else load_chat_template(family, chat_template, tools=spec.uses_tools)
+    template = chosen.text
     sampling, stop_seqs, prompting = sampling_settings(model_path), None, {"format": "chat template"}
     if few_shot:
         from inspect_ai import task_with
 
         shots = spec.shots(data)
         task = task_with(task, solver=fewshot.with_shots(task.solver, shots.items))
-        template, sampling, stop_seqs = fewshot.plain_template(), dict(fewshot.SAMPLING), fewshot.STOP_SEQS
+        sampling, stop_seqs = dict(fewshot.SAMPLING), fewshot.STOP_SEQS
         prompting = {"format": "few-shot plain text", "shots": len(shots.items), "shot_source": shots.source}
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="ptb-eval-") as tmp:
@@ -130,7 +139,7 @@ def evaluate(
         judge=judge.describe() if (judge is not None and spec.judged) else None,
         wall_seconds=round(time.monotonic() - started, 2),
     )
-    metrics["provenance"] = provenance(spec, template)
+    metrics["provenance"] = provenance(spec, chosen)
     if shuffles:  # the option order of this evaluation: drawn, as the original's, unless --choice-seed fixed it
         metrics["choice_seed"] = choice_seed
         metrics["choice_seed_drawn"] = drawn
@@ -149,7 +158,7 @@ def evaluate(
     return metrics
 
 
-def provenance(spec: Any, chat_template: str) -> dict[str, Any]:
+def provenance(spec: Any, chat_template: ChatTemplate) -> dict[str, Any]:
     """What produced the score besides the model and the data: the chat template's SHA-256, the benchmark's
     scoring semantics and judge prompts, and the versions of the evaluation stack."""
     from importlib.metadata import PackageNotFoundError, version
@@ -162,7 +171,7 @@ def provenance(spec: Any, chat_template: str) -> dict[str, Any]:
         except PackageNotFoundError:
             return None
 
-    return {"chat_template_sha256": sha256_text(chat_template), **spec.provenance,
+    return {"chat_template_sha256": sha256_text(chat_template.text), **chat_template.describe(), **spec.provenance,
             "versions": {name: installed(name) for name in ("inspect-ai", "inspect-evals", "transformers", "vllm")}}
 
 

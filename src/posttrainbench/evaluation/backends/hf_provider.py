@@ -224,6 +224,13 @@ def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | Non
         future.set_result(result)
 
 
+def openai_tool(tool: Any) -> dict[str, Any]:
+    """A tool as a chat template gets it behind vLLM: the OpenAI function object Inspect sends (type, and the
+    function's name, description and parameters without empty fields), which the original's templates render whole."""
+    return {"type": "function", "function": {"name": tool.name, "description": tool.description,
+                                             "parameters": tool.parameters.model_dump(exclude_none=True)}}
+
+
 def make_model(model_path: Path, chat_template: str, device: str, batch_size: int, cache: str, memory_share: float) -> Any:
     """An Inspect ``Model`` backed by a ``Generator``."""
     from inspect_ai.model import GenerateConfig, Model
@@ -248,7 +255,7 @@ def _api_factory() -> Any:
 
         async def generate(self, input: list[Any], tools: list[Any], tool_choice: Any, config: GenerateConfig) -> Any:
             started = time.monotonic()
-            specs = [tool.model_dump(exclude_none=True) for tool in tools] if tools else None
+            specs = [openai_tool(tool) for tool in tools] if tools else None
             prompt = self.generator.render(chat_dicts(input), specs)
             settings = (config.max_tokens or 2048, config.temperature, config.top_p, config.top_k, config.seed,
                         tuple(config.stop_seqs or ()))
