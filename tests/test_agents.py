@@ -29,7 +29,7 @@ from posttrainbench.agents.opencode import OpenCodeAgent
 from posttrainbench.agents.scaffold import ScaffoldAgent, env_prefix
 from posttrainbench.config import EvalOverrides
 from posttrainbench.errors import PtbError
-from posttrainbench.paths import RunPaths
+from posttrainbench.trial.paths import RunPaths
 from posttrainbench.results.schema import Result
 
 TRACES = Path(__file__).parent / "fixtures" / "traces"

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import ptb
 from posttrainbench import __version__, api
-from posttrainbench.paths import STAGES, RunPaths
+from posttrainbench.trial.paths import STAGES, RunPaths
 from posttrainbench.trial import Trial
 
 

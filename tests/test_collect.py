@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from posttrainbench.collect import collect
-from posttrainbench.paths import RunPaths
+from posttrainbench.trial.stages.collect import collect
+from posttrainbench.trial.paths import RunPaths
 
 
 def run_with(tmp_path: Path) -> tuple[RunPaths, Path, Path]:

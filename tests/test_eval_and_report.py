@@ -40,8 +40,8 @@ def test_a_failed_evaluation_says_why_on_its_one_line(tiny_model: Path, demo_gsm
     from posttrainbench import api
     from posttrainbench.config import EvalOverrides
     from posttrainbench.errors import StageError
-    from posttrainbench.evaluation.ladder import run_ladder
-    from posttrainbench.paths import RunPaths
+    from posttrainbench.trial.stages.evaluate import run_ladder
+    from posttrainbench.trial.paths import RunPaths
 
     config = api.make_config(agent="copy-base", model=str(tiny_model), family="qwen3", benchmark="gsm8k", hours=1, sandbox="none",
                              device="cpu", evaluation=EvalOverrides(limit=1, max_tokens=[8], data=str(demo_gsm8k)))
@@ -56,8 +56,8 @@ def test_a_failed_evaluation_says_why_on_its_one_line(tiny_model: Path, demo_gsm
 
 
 def test_the_failure_reason_is_the_evaluators_error_line(tmp_path: Path) -> None:
-    from posttrainbench.evaluation.ladder import failure_reason
-    from posttrainbench.paths import RunPaths
+    from posttrainbench.trial.stages.evaluate import failure_reason
+    from posttrainbench.trial.paths import RunPaths
 
     paths = RunPaths(tmp_path)
     log = tmp_path / "attempt-1.log"
@@ -97,7 +97,7 @@ def test_repeated_evaluation_reports_the_mean_and_its_spread(tiny_model: Path, d
     """--repeats: whole evaluations with consecutive seeds, as the original's re-run script; per-sample scores kept."""
     from test_benchmarks import output, scripted
 
-    from posttrainbench.evaluation.ladder import eval_argv
+    from posttrainbench.trial.stages.evaluate import eval_argv
     from posttrainbench.evaluation.runner import evaluate_repeated
 
     test = [json.loads(line) for line in (demo_gsm8k / "test.jsonl").read_text().splitlines()][:2]

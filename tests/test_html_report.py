@@ -110,7 +110,7 @@ def mean(values: list[float]) -> float:
 
 
 def test_run_page_of_a_failed_trial_shows_the_error_and_the_agent_log_tail(tmp_path: Path) -> None:
-    from posttrainbench.paths import RunPaths
+    from posttrainbench.trial.paths import RunPaths
     from posttrainbench.report.html import AGENT_LOG_TAIL, run_page
     from posttrainbench.results.schema import Result, StageFailure
 

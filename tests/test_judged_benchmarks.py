@@ -18,11 +18,11 @@ from posttrainbench.errors import EvaluationError, PtbError
 from posttrainbench.evaluation.benchmarks.arenahardwriting import candidate_entries, parse_verdict
 from posttrainbench.evaluation.benchmarks.healthbench import bootstrap_stderr, example_score, is_easy, parse_grade
 from posttrainbench.evaluation.judge import JudgeSettings
-from posttrainbench.evaluation.ladder import run_ladder
+from posttrainbench.trial.stages.evaluate import run_ladder
 from posttrainbench.evaluation.postprocess import limit_repetitions, strip_think
 from posttrainbench.evaluation.runner import evaluate
 from posttrainbench.evaluation.sources import seeded_order
-from posttrainbench.paths import RunPaths
+from posttrainbench.trial.paths import RunPaths
 from test_benchmarks import scripted, write_jsonl
 
 KEY = "test-key"

@@ -16,9 +16,10 @@ import pytest
 
 from posttrainbench import api
 from posttrainbench.config import EvalOverrides
-from posttrainbench.paths import STAGES, RunPaths
+from posttrainbench.trial.paths import STAGES, RunPaths
 from posttrainbench.results.index import load_results
-from posttrainbench.trial import Trial
+from posttrainbench.trial import STAGE_RUNS
+from posttrainbench.trial.context import Context
 
 pytestmark = [pytest.mark.requires_bwrap, pytest.mark.slow]
 
@@ -58,6 +59,8 @@ def test_command_agent_that_copies_the_base_model(tiny_model: Path, demo_gsm8k: 
     assert json.loads(paths.result.read_text())["status"] == "success"
     assert paths.monitor.read_text().count("\n") >= 1
     assert [r.run_id for r in load_results(isolated_env / "results")] == [result.run_id]
+    stray = [str(file.relative_to(paths.root)) for file in paths.root.rglob("*") if file.is_file() and not paths.named(file)]
+    assert stray == []  # every file of the run directory is named by RunPaths
 
 
 def test_agent_that_leaves_no_final_model(tiny_model: Path, demo_gsm8k: Path) -> None:
@@ -84,24 +87,23 @@ class Crash(BaseException):
 def test_resume_after_a_crash_in_each_stage(stage: str, tiny_model: Path, demo_gsm8k: Path, isolated_env: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     config = config_for(tiny_model, demo_gsm8k, agent="copy-base")
-    original = getattr(Trial, f"_{stage}")
+    original = STAGE_RUNS[stage]
 
-    def crash(self: Trial) -> object:
-        original(self)  # the stage does its work, then the harness dies before the marker is written
+    def crash(context: Context) -> object:
+        original(context)  # the stage does its work, then the harness dies before the marker is written
         raise Crash
 
-    monkeypatch.setattr(Trial, f"_{stage}", crash)
+    monkeypatch.setitem(STAGE_RUNS, stage, crash)
     with pytest.raises(Crash):
         api.run(config)
-    monkeypatch.setattr(Trial, f"_{stage}", original)
+    monkeypatch.setitem(STAGE_RUNS, stage, original)
     run_dir = isolated_env / "results" / config.run_id
     paths = RunPaths(run_dir)
     before = {s: paths.stage_marker(s).stat().st_mtime_ns for s in STAGES if paths.stage_marker(s).exists()}
     assert stage not in before
     calls: list[str] = []
     for name in STAGES:
-        method = getattr(Trial, f"_{name}")
-        monkeypatch.setattr(Trial, f"_{name}", lambda self, m=method, n=name: (calls.append(n), m(self))[1])
+        monkeypatch.setitem(STAGE_RUNS, name, lambda context, run=STAGE_RUNS[name], n=name: (calls.append(n), run(context))[1])
     result = api.resume(run_dir)
     assert result.status == "success", result.error
     assert calls == list(STAGES[STAGES.index(stage):])  # finished stages were not redone

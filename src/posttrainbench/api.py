@@ -114,7 +114,7 @@ def run(config: TrialConfig, results: Path | None = None, progress: ProgressFn =
     """Run a whole trial into ``<results>/<run_id>`` and return its result."""
     root = results_root(results)
     if config.prompt_template is not None:
-        from posttrainbench.workspace import render_prompt
+        from posttrainbench.trial.stages.prepare import render_prompt
 
         render_prompt(config)  # a bad template fails now, before a run directory exists
     check_environment(config)

@@ -18,7 +18,7 @@ from posttrainbench import settings
 from posttrainbench.errors import (ERROR_PREFIX, EXIT_CODES_HELP, ExitCode, PtbError, TrialFailedError, check_choice,
                                   missing_extra)
 from posttrainbench.fileio import tail_lines
-from posttrainbench.paths import RunPaths
+from posttrainbench.trial.paths import RunPaths
 
 app = typer.Typer(
     name="ptb", no_args_is_help=True, add_completion=False, rich_markup_mode="markdown",
@@ -224,7 +224,7 @@ def run(
     from posttrainbench import api
     from posttrainbench.config import EvalOverrides
     from posttrainbench.evaluation.chat_templates import TEMPLATE_SOURCES
-    from posttrainbench.workspace import final_templates
+    from posttrainbench.trial.stages.prepare import final_templates
 
     if eval_chat_template is not None:
         check_choice("--eval-chat-template", eval_chat_template, TEMPLATE_SOURCES)

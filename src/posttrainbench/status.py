@@ -7,7 +7,7 @@ from typing import Any
 
 from posttrainbench.errors import CorruptFileError
 from posttrainbench.fileio import read_json
-from posttrainbench.paths import STAGES, RunPaths
+from posttrainbench.trial.paths import STAGES, RunPaths
 
 
 def run_state(run_dir: Path) -> dict[str, Any]:
@@ -15,7 +15,7 @@ def run_state(run_dir: Path) -> dict[str, Any]:
     paths = RunPaths(run_dir)
     config = read_json(paths.config)
     done = [stage for stage in STAGES if paths.stage_marker(stage).is_file()]
-    failure_path = paths.stages_dir / "failure.json"
+    failure_path = paths.failure
     failure = read_json(failure_path) if failure_path.is_file() else None
     result = read_json(paths.result) if paths.result.is_file() and "record" in done else None
     if result is not None:

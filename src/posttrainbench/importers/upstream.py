@@ -35,7 +35,7 @@ from posttrainbench import __version__
 from posttrainbench.catalog import all_models
 from posttrainbench.errors import PtbError
 from posttrainbench.fileio import iso_now, write_json_atomic
-from posttrainbench.paths import RunPaths
+from posttrainbench.trial.paths import RunPaths
 from posttrainbench.results import index
 from posttrainbench.results.index import Baseline
 from posttrainbench.results.schema import Result

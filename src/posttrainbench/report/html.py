@@ -20,7 +20,7 @@ from typing import Any
 from posttrainbench.agents.trace import Event, Trace, transcript
 from posttrainbench.catalog import get_benchmark
 from posttrainbench.fileio import tail_lines
-from posttrainbench.paths import RunPaths
+from posttrainbench.trial.paths import RunPaths
 from posttrainbench.report.scoring import MARKERS, Row, Weights
 from posttrainbench.report.tables import MARKER_CODES, UNAUDITED_NOTE
 from posttrainbench.results.schema import Result
@@ -133,7 +133,7 @@ def _log_block(lines: list[str], cls: str = "") -> str:
 
 def _trace(result: Result, paths: RunPaths) -> Trace | None:
     """The run's event log: ``agent/events.jsonl``, or parsed from the raw output where a parser exists."""
-    events_file = paths.agent_dir / "events.jsonl"
+    events_file = paths.events
     if events_file.is_file():
         trace = Trace()
         for line in events_file.read_text(errors="replace").splitlines():
@@ -169,7 +169,7 @@ def _timeline(events: list[Event]) -> str:
 
 
 def _transcript(trace: Trace | None, paths: RunPaths) -> str:
-    file = paths.agent_dir / "transcript.txt"
+    file = paths.transcript
     text = file.read_text(errors="replace") if file.is_file() else transcript(trace) if trace else ""
     if not text:
         return "<p>No transcript.</p>"

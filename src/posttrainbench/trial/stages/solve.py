@@ -18,10 +18,11 @@ from posttrainbench.config import TrialConfig
 from posttrainbench.errors import StageError
 from posttrainbench.fileio import iso_now, read_json, write_json_atomic
 from posttrainbench.monitor import SystemMonitor
-from posttrainbench.paths import RunPaths
+from posttrainbench.trial.context import Context
+from posttrainbench.trial.paths import RunPaths
 from posttrainbench.process import ExitInfo, run_with_deadline
 from posttrainbench.sandbox import LaunchSpec, Sandbox, get_sandbox
-from posttrainbench.workspace import PROMPT_FILE, write_deadline
+from posttrainbench.trial.stages.prepare import PROMPT_FILE, write_deadline
 
 # Host variables any agent may see; credentials come only through the agent's declared names.
 ENV_ALLOWLIST = (
@@ -195,8 +196,12 @@ def parse_agent_trace(agent: Agent, paths: RunPaths) -> dict[str, Any] | None:
     trace = agent.parse_trace(paths.output_log.read_text(errors="replace"))
     if trace is None:
         return None
-    with open(paths.agent_dir / "events.jsonl", "w") as out:
+    with open(paths.events, "w") as out:
         for event in trace.events:
             out.write(json.dumps(event.to_dict(), ensure_ascii=False) + "\n")
-    (paths.agent_dir / "transcript.txt").write_text(transcript(trace))
+    paths.transcript.write_text(transcript(trace))
     return trace.summary()
+
+
+def run(context: Context) -> dict[str, Any]:
+    return solve(context.config, context.paths)

@@ -6,20 +6,26 @@
       config.json            the trial's resolved configuration (what resume rebuilds from)
       result.json            the record of the trial (written by stage record, atomically)
       stages/<stage>.json    done-marker of each finished stage, with its outputs (written last)
+      stages/<stage>.started.json  when each stage began
+      stages/failure.json    the stage that failed and why (until a resume runs it again)
       prompt.txt             the prompt the agent received
       manifest.json          sha256 of every file the harness placed in the workspace
       workspace/             the agent's working directory; weight files are pruned after collect
+        final_model/         where the agent leaves its model (moved out by collect)
       agent/output.log       the agent's stdout+stderr, one UTC timestamp per line
       agent/prompt.txt       copy of the prompt handed to the agent as a file
+      agent/events.jsonl     the agent's trace as common events (agents with a trace parser)
+      agent/transcript.txt   the same trace as readable text
       monitor.jsonl          CPU / memory / disk / GPU samples taken during solve
       final_model/           the model the agent left in workspace/final_model
       audit.json             integrity verdicts
-      evaluation/            attempt-<k>.log per evaluation attempt, attempts.jsonl
+      evaluation/            attempt-<k>.log and metrics-<k>.json per evaluation attempt, attempts.jsonl
       metrics.json           metrics of the successful evaluation attempt
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +55,10 @@ class RunPaths:
         return self.stages_dir / f"{stage}.started.json"
 
     @property
+    def failure(self) -> Path:
+        return self.stages_dir / "failure.json"
+
+    @property
     def prompt(self) -> Path:
         return self.root / "prompt.txt"
 
@@ -61,6 +71,11 @@ class RunPaths:
         return self.root / "workspace"
 
     @property
+    def submission(self) -> Path:
+        """Where the agent leaves its model, inside the workspace."""
+        return self.workspace / "final_model"
+
+    @property
     def agent_dir(self) -> Path:
         return self.root / "agent"
 
@@ -71,6 +86,14 @@ class RunPaths:
     @property
     def agent_prompt(self) -> Path:
         return self.agent_dir / "prompt.txt"
+
+    @property
+    def events(self) -> Path:
+        return self.agent_dir / "events.jsonl"
+
+    @property
+    def transcript(self) -> Path:
+        return self.agent_dir / "transcript.txt"
 
     @property
     def monitor(self) -> Path:
@@ -91,6 +114,9 @@ class RunPaths:
     def attempt_log(self, attempt: int) -> Path:
         return self.evaluation_dir / f"attempt-{attempt}.log"
 
+    def attempt_metrics(self, attempt: int) -> Path:
+        return self.evaluation_dir / f"metrics-{attempt}.json"
+
     @property
     def attempts(self) -> Path:
         return self.evaluation_dir / "attempts.jsonl"
@@ -98,3 +124,14 @@ class RunPaths:
     @property
     def metrics(self) -> Path:
         return self.root / "metrics.json"
+
+    def named(self, path: Path) -> bool:
+        """Whether ``path`` (inside the run directory) is one of the files named here, or lies in one of the
+        folders whose contents belong to others (the agent's workspace, its model)."""
+        relative = path.relative_to(self.root).as_posix()
+        files = {self.config, self.result, self.failure, self.prompt, self.manifest, self.output_log, self.agent_prompt,
+                 self.events, self.transcript, self.monitor, self.audit, self.attempts, self.metrics}
+        patterns = [re.escape(p.relative_to(self.root).as_posix()) for p in files]
+        patterns += [rf"stages/({'|'.join(STAGES)})(\.started)?\.json", r"evaluation/attempt-\d+\.log",
+                     r"evaluation/metrics-\d+\.json", r"(workspace|final_model)/.+"]
+        return re.fullmatch("|".join(patterns), relative) is not None

@@ -8,7 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from posttrainbench.paths import RunPaths
+from posttrainbench import settings
+from posttrainbench.trial.context import Context
+from posttrainbench.trial.paths import RunPaths
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".gguf", ".onnx", ".h5", ".msgpack")
 
@@ -24,7 +26,7 @@ def collect(paths: RunPaths, trusted: list[Path], keep_weights: bool = False) ->
     model, the HF cache): the harness resolves them on the host, where a link to ``/root/.ssh`` would reach
     what the sandbox hid. Other links are dropped, and listed.
     """
-    source = paths.workspace / "final_model"
+    source = paths.submission
     target = paths.final_model
     allowed = [paths.workspace.resolve(), *(path.resolve() for path in trusted)]
     dropped: list[str] = []
@@ -79,3 +81,8 @@ def _foreign_links(root: Path, allowed: list[Path]) -> list[Path]:
 
 def _describe(links: list[Path]) -> list[str]:
     return [f"{link.name} -> {os.readlink(link)}" for link in links]
+
+
+def run(context: Context) -> dict[str, Any]:
+    # the base model and the HF cache: folders the agent's links may point into
+    return collect(context.paths, trusted=[Path(context.config.model.path), settings.hf_home()])

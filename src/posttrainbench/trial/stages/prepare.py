@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from importlib import resources
+from typing import Any
 
 from posttrainbench import prompt as prompt_mod
 from posttrainbench.agents import agent_prompt_note
@@ -13,7 +14,8 @@ from posttrainbench.catalog import FAMILIES, get_benchmark
 from posttrainbench.config import TrialConfig
 from posttrainbench.evaluation.chat_templates import default_source
 from posttrainbench.fileio import sha256_file, write_json_atomic, write_text_atomic
-from posttrainbench.paths import RunPaths
+from posttrainbench.trial.context import Context
+from posttrainbench.trial.paths import RunPaths
 
 # Files the harness owns inside the workspace; the audit compares them with the manifest.
 PROMPT_FILE = "prompt.txt"
@@ -108,3 +110,8 @@ def build_workspace(config: TrialConfig, paths: RunPaths) -> dict[str, str]:
 def write_deadline(paths: RunPaths, deadline_epoch: float) -> None:
     """Fix the agent's deadline (read by timer.sh) when the agent starts."""
     write_text_atomic(paths.workspace / DEADLINE_FILE, f"{int(deadline_epoch)}\n")
+
+
+def run(context: Context) -> dict[str, Any]:
+    """Stage prepare: the workspace and its manifest."""
+    return {"manifest_files": len(build_workspace(context.config, context.paths))}

@@ -1,4 +1,4 @@
-"""The final evaluation: the pristine evaluator in a fresh process, retried down the token ladder.
+"""Stage evaluate: the pristine evaluator in a fresh process, retried down the token ladder.
 
 Each attempt runs ``python -m posttrainbench eval`` from the installed package (never the workspace copy)
 and is recorded in ``evaluation/attempts.jsonl``; a resumed trial continues with the next attempt.
@@ -18,7 +18,8 @@ from posttrainbench.config import TrialConfig
 from posttrainbench.errors import ERROR_PREFIX, StageError
 from posttrainbench.evaluation.chat_templates import default_source
 from posttrainbench.fileio import iso_now, read_json, tail_lines, write_json_atomic
-from posttrainbench.paths import RunPaths
+from posttrainbench.trial.context import Context
+from posttrainbench.trial.paths import RunPaths
 
 
 def ladder_for(config: TrialConfig) -> list[TokenStep]:
@@ -73,7 +74,7 @@ def run_ladder(config: TrialConfig, paths: RunPaths) -> dict[str, Any]:
     for index in range(len(done), len(plan)):
         attempt, cap = index + 1, plan[index]
         log = paths.attempt_log(attempt)
-        output = paths.evaluation_dir / f"metrics-{attempt}.json"
+        output = paths.attempt_metrics(attempt)
         started = time.monotonic()
         with open(log, "w") as handle:
             try:
@@ -111,3 +112,9 @@ def failure_reason(attempt: dict[str, Any], paths: RunPaths) -> str:
     if lines:
         return lines[-1]
     return f"the evaluator exited with code {attempt['exit_code']} and no output"
+
+
+def run(context: Context) -> dict[str, Any]:
+    if not context.marker("collect")["data"]["submitted"]:
+        return {"skipped": "the agent left no final_model"}
+    return {"metrics": run_ladder(context.config, context.paths)}

@@ -1,4 +1,5 @@
-"""Stage preflight: the GPU(s) the trial needs are visible, free and usable; fail fast otherwise."""
+"""Stage preflight: the sandbox and the agent can start, and the GPU(s) the trial needs are visible, free and
+usable; fail fast otherwise."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ import shutil
 import subprocess
 from typing import Any
 
+from posttrainbench.agents import create_agent
 from posttrainbench.config import TrialConfig
 from posttrainbench.errors import StageError
+from posttrainbench.sandbox import get_sandbox
+from posttrainbench.trial.context import Context
 
 
 def _smi(*query: str) -> list[list[str]]:
@@ -30,3 +34,15 @@ def check(config: TrialConfig) -> dict[str, Any]:
     if busy:
         raise StageError("preflight", f"GPU busy: {len(busy)} compute process(es) already running: {busy[:3]}")
     return {"device": "cuda", "gpus": [dict(zip(("index", "name", "memory_used", "memory_total"), g, strict=False)) for g in gpus]}
+
+
+def run(context: Context) -> dict[str, Any]:
+    config = context.config
+    problem = get_sandbox(config.sandbox).problem()
+    if problem:
+        raise StageError("preflight", f"sandbox {config.sandbox}: {problem}")
+    agent = create_agent(config.agent, **config.agent_args)
+    problem = agent.problem()
+    if problem:
+        raise StageError("preflight", f"agent {config.agent}: {problem}")
+    return {**check(config), "agent_cli_version": agent.version(), "agent_version_note": agent.version_note()}

@@ -9,8 +9,8 @@ import pytest
 
 from posttrainbench.config import ModelSpec, TrialConfig
 from posttrainbench.errors import PtbError
-from posttrainbench.paths import RunPaths
-from posttrainbench.workspace import build_workspace, render_prompt, write_deadline
+from posttrainbench.trial.paths import RunPaths
+from posttrainbench.trial.stages.prepare import build_workspace, render_prompt, write_deadline
 
 
 def make_config(**overrides: object) -> TrialConfig:

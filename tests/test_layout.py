@@ -1,0 +1,50 @@
+"""Lines the package layout holds: what each part may import."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import posttrainbench
+
+PACKAGE = Path(posttrainbench.__file__).parent
+
+
+def imported_modules(root: Path, folder: Path) -> dict[str, set[str]]:
+    """``file -> modules it imports`` (anywhere in the file, function bodies too) for every file under ``folder``."""
+    found = {}
+    for file in sorted(folder.rglob("*.py")):
+        names = set()
+        for node in ast.walk(ast.parse(file.read_text(), filename=str(file))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names.add(node.module)
+                names.update(f"{node.module}.{alias.name}" for alias in node.names)
+            elif isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+        found[str(file.relative_to(root))] = names
+    return found
+
+
+def crossings(folder: str, forbidden: tuple[str, ...], root: Path = PACKAGE) -> list[str]:
+    return [f"{file} imports {name}" for file, names in imported_modules(root, root / folder).items() for name in sorted(names)
+            if any(name == prefix or name.startswith(prefix + ".") for prefix in forbidden)]
+
+
+def test_the_evaluator_imports_nothing_from_the_trial() -> None:
+    """``ptb eval`` stands alone: the trial calls it, never the other way round."""
+    assert crossings("evaluation", ("posttrainbench.trial", "posttrainbench.config", "posttrainbench.agents", "posttrainbench.api")) == []
+
+
+def test_the_rule_sees_an_import_inside_a_function(tmp_path: Path) -> None:
+    (tmp_path / "evaluation").mkdir()
+    (tmp_path / "evaluation" / "m.py").write_text("def f():\n    from posttrainbench.trial.paths import RunPaths\n")
+    assert crossings("evaluation", ("posttrainbench.trial",), root=tmp_path) == ["evaluation/m.py imports posttrainbench.trial.paths",
+                                                                  "evaluation/m.py imports posttrainbench.trial.paths.RunPaths"]
+
+
+def test_every_stage_is_one_module_with_one_entry_point() -> None:
+    from posttrainbench.trial import STAGE_RUNS
+    from posttrainbench.trial.paths import STAGES
+
+    assert tuple(STAGE_RUNS) == STAGES
+    assert {f"posttrainbench.trial.stages.{stage}" for stage in STAGES} == {run.__module__ for run in STAGE_RUNS.values()}
