@@ -95,7 +95,7 @@ def test_quickstart_says_where_its_results_are(tiny_model: Path, tmp_path: Path)
 
 def test_repeated_evaluation_reports_the_mean_and_its_spread(tiny_model: Path, demo_gsm8k: Path) -> None:
     """--repeats: whole evaluations with consecutive seeds, as the original's re-run script; per-sample scores kept."""
-    from test_benchmarks import output, scripted
+    from test_benchmarks import output
 
     from posttrainbench.trial.stages.evaluate import eval_argv
     from posttrainbench.evaluation.runner import evaluate_repeated

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from conftest import ptb
-from posttrainbench.catalog import get_benchmark
 from test_import_upstream import W_GSM8K, expected_seed_scores, run_folder, upstream_tree
 
 TRACES = Path(__file__).parent / "fixtures" / "traces"

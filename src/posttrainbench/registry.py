@@ -6,7 +6,6 @@ plus one import line in its package's ``__init__``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 from posttrainbench.errors import UnknownNameError
@@ -23,11 +22,6 @@ def register(kind: str, name: str, obj: T) -> T:
         raise ValueError(f"{kind} {name!r} registered twice")
     table[name] = obj
     return obj
-
-
-def registrar(kind: str, name: str) -> Callable[[T], T]:
-    """Decorator form of :func:`register`."""
-    return lambda obj: register(kind, name, obj)
 
 
 def lookup(kind: str, name: str) -> Any:

@@ -7,7 +7,7 @@ normalised so that the seven weights sum to 1.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from posttrainbench import registry
@@ -44,11 +44,8 @@ class Benchmark:
     gpu_memory_utilization: float
     ladder: tuple[TokenStep, ...]
     """Token caps tried in order by the final evaluation, with attempts per cap."""
-    judge: str | None = None
-    """LLM judge model the benchmark needs, if any."""
     training_note: str = ""
     """What training data is allowed, in one sentence (for the prompt and the auditors)."""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def default_max_tokens(self) -> int:
@@ -94,7 +91,6 @@ _BENCHMARKS = [
         max_connections=1,
         gpu_memory_utilization=0.9,
         ladder=_JUDGED,
-        judge="gpt-5-mini",
     ),
     Benchmark(
         id="bfcl",
@@ -145,7 +141,6 @@ _BENCHMARKS = [
         max_connections=1,
         gpu_memory_utilization=0.9,
         ladder=_JUDGED,
-        judge="gpt-5-mini",
     ),
     Benchmark(
         id="humaneval",

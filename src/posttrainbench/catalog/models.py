@@ -34,7 +34,6 @@ class BaseModel:
     family: str
     instruct: str
     """The official instruct counterpart: submitting it (or a fine-tune of it) is forbidden."""
-    short_name: str
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -54,10 +53,10 @@ for _family in FAMILIES.values():
     registry.register(FAMILY_KIND, _family.id, _family)
 
 _MODELS = [
-    BaseModel("Qwen/Qwen3-1.7B-Base", "qwen3", "Qwen/Qwen3-1.7B", "Qwen3-1.7B-Base"),
-    BaseModel("Qwen/Qwen3-4B-Base", "qwen3", "Qwen/Qwen3-4B", "Qwen3-4B-Base"),
-    BaseModel("HuggingFaceTB/SmolLM3-3B-Base", "smollm3", "HuggingFaceTB/SmolLM3-3B", "SmolLM3-3B-Base"),
-    BaseModel("google/gemma-3-4b-pt", "gemma3", "google/gemma-3-4b-it", "gemma-3-4b-pt"),
+    BaseModel("Qwen/Qwen3-1.7B-Base", "qwen3", "Qwen/Qwen3-1.7B"),
+    BaseModel("Qwen/Qwen3-4B-Base", "qwen3", "Qwen/Qwen3-4B"),
+    BaseModel("HuggingFaceTB/SmolLM3-3B-Base", "smollm3", "HuggingFaceTB/SmolLM3-3B"),
+    BaseModel("google/gemma-3-4b-pt", "gemma3", "google/gemma-3-4b-it"),
 ]
 for _model in _MODELS:
     registry.register(KIND, _model.id, _model)

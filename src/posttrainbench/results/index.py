@@ -1,8 +1,8 @@
 """The SQLite index over a results folder.
 
 - ``trials``: one row per recorded trial, with the columns the leaderboard reads (so a report over thousands
-  of trials parses no JSON) and the whole ``result.json`` for everything else. It is rebuilt from the run
-  directories on demand (``rebuild``), and re-derived from its own ``result_json`` when its layout changes.
+  of trials parses no JSON) and the whole ``result.json`` for everything else. It is re-derived from its own
+  ``result_json`` when its layout changes.
 - ``baselines``: reference scores of untouched models (``ptb baseline``, ``ptb import upstream``): the base
   models' zero-shot scores that replace failed or flagged cells, and the instruct models' scores that the
   benchmark weights can be recomputed from.
@@ -17,7 +17,7 @@ from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 
 from posttrainbench.errors import CorruptFileError
-from posttrainbench.fileio import iso_now, parse_model, read_model
+from posttrainbench.fileio import iso_now, parse_model
 from posttrainbench.results.records import TrialRecord
 from posttrainbench.results.schema import Result
 
@@ -159,9 +159,3 @@ def load_baselines(results_root: Path) -> list[Baseline]:
         rows = conn.execute("SELECT model, benchmark, kind, score, source FROM baselines ORDER BY kind, model, benchmark").fetchall()
     return [Baseline(*row) for row in rows]
 
-
-def rebuild(results_root: Path) -> int:
-    """Re-index every ``*/result.json`` below ``results_root``; returns how many were indexed."""
-    entries = [(read_model(path, Result), path.parent) for path in sorted(results_root.glob("*/result.json"))]
-    upsert_many(results_root, entries)
-    return len(entries)

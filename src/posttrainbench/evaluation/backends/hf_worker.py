@@ -28,7 +28,7 @@ from concurrent.futures import Future
 from multiprocessing.connection import Connection
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from posttrainbench.errors import EvaluationError
 from posttrainbench.evaluation.backends.hf_continuous import Continuous, Reply

@@ -19,7 +19,7 @@ def _tree_bytes(root: Path) -> int:
     return sum(path.stat().st_size for path in root.rglob("*") if path.is_file() and not path.is_symlink())
 
 
-def collect(paths: RunPaths, trusted: list[Path], keep_weights: bool = False) -> dict[str, Any]:
+def collect(paths: RunPaths, trusted: list[Path]) -> dict[str, Any]:
     """Move (same filesystem: instant) or copy ``workspace/final_model`` to the run directory.
 
     The agent's symbolic links are followed only into the workspace and ``trusted`` folders (the base
@@ -48,12 +48,11 @@ def collect(paths: RunPaths, trusted: list[Path], keep_weights: bool = False) ->
     submitted = target.is_dir() and any(target.iterdir())
     pruned: list[str] = []
     pruned_bytes = 0
-    if not keep_weights:
-        for path in sorted(paths.workspace.rglob("*")):
-            if path.is_file() and not path.is_symlink() and path.suffix in WEIGHT_SUFFIXES:
-                pruned_bytes += path.stat().st_size
-                pruned.append(str(path.relative_to(paths.workspace)))
-                path.unlink()
+    for path in sorted(paths.workspace.rglob("*")):
+        if path.is_file() and not path.is_symlink() and path.suffix in WEIGHT_SUFFIXES:
+            pruned_bytes += path.stat().st_size
+            pruned.append(str(path.relative_to(paths.workspace)))
+            path.unlink()
     return {
         "submitted": submitted,
         "final_model_bytes": _tree_bytes(target) if submitted else None,
