@@ -67,6 +67,11 @@ def without_hf_extra(tmp: Path) -> dict[str, str]:
     return {"PYTHONPATH": os.pathsep.join(filter(None, [str(tmp / "shadow"), os.environ.get("PYTHONPATH")]))}
 
 
+def settings_file(tmp: Path, model: Path, **fields: object) -> Path:
+    (tmp / "settings.json").write_text(json.dumps({"model_path": str(model), "benchmark": "gsm8k", **fields}))
+    return tmp / "settings.json"
+
+
 @dataclass
 class Case:
     id: str
@@ -92,6 +97,13 @@ CASES = [
     Case("not a number", lambda t, m: run_args(m, "--hours", "abc"), "Invalid value for '--hours'"),
     Case("limit below 1", lambda t, m: ["eval", "--model-path", str(m), "--benchmark", "gsm8k", "--limit", "0"], "'--limit'"),
     # bad values ptb checks itself
+    Case("eval without a model", lambda t, m: ["eval", "--benchmark", "gsm8k"], "needs --model-path and --benchmark (or --settings FILE)"),
+    Case("eval settings and flags", lambda t, m: ["eval", "--settings", str(a_file(t)), "--model-path", str(m)],
+         "--settings holds every setting"),
+    Case("eval settings missing", lambda t, m: ["eval", "--settings", str(t / "none.json")], "none.json does not exist"),
+    Case("eval settings invalid", lambda t, m: ["eval", "--settings", str(settings_file(t, m, benchmark=3))], "not a valid EvalSettings"),
+    Case("eval chat template", lambda t, m: ["eval", "--model-path", str(m), "--benchmark", "gsm8k", "--chat-template", "mine"],
+         "unknown --chat-template 'mine'; known: upstream, project"),
     Case("unknown benchmark", lambda t, m: ["run", "--agent", "copy-base", "--model", str(m), "--family", "qwen3", "--benchmark", "mmlu"],
          "unknown benchmark 'mmlu'"),
     Case("missing model path", lambda t, m: ["run", "--agent", "copy-base", "--model", str(t / "nope"), "--benchmark", "gsm8k"],

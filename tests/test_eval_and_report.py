@@ -97,7 +97,7 @@ def test_repeated_evaluation_reports_the_mean_and_its_spread(tiny_model: Path, d
     """--repeats: whole evaluations with consecutive seeds, as the original's re-run script; per-sample scores kept."""
     from test_benchmarks import output
 
-    from posttrainbench.trial.stages.evaluate import eval_argv
+    from posttrainbench.trial.stages.evaluate import eval_settings
     from posttrainbench.evaluation.runner import evaluate_repeated
 
     test = [json.loads(line) for line in (demo_gsm8k / "test.jsonl").read_text().splitlines()][:2]
@@ -120,11 +120,10 @@ def test_repeated_evaluation_reports_the_mean_and_its_spread(tiny_model: Path, d
     assert "repeats" not in single and len(single["sample_scores"]) == 2
     config = api.make_config(agent="copy-base", model=str(tiny_model), family="qwen3", benchmark="gsm8k", hours=1,
                              sandbox="none", device="cpu", evaluation=EvalOverrides(repeats=3))
-    argv = eval_argv(config, tiny_model, 64, tiny_model / "m.json")
-    assert argv[argv.index("--repeats") + 1] == "3"
-    assert argv[argv.index("--chat-template") + 1] == "project"  # the source resolved when the trial runs
-    fixed = config.model_copy(update={"evaluation": EvalOverrides(choice_seed=7, chat_template="upstream")})
-    fixed_argv = eval_argv(fixed, tiny_model, 64, tiny_model / "m.json")
-    assert fixed_argv[fixed_argv.index("--choice-seed") + 1] == "7"
-    assert fixed_argv[fixed_argv.index("--chat-template") + 1] == "upstream"
-    assert "--choice-seed" not in argv  # drawn, as the original
+    settings = eval_settings(config, tiny_model, 64)
+    assert (settings.repeats, settings.max_tokens, settings.family, settings.limit) == (3, 64, "qwen3", None)
+    assert settings.chat_template == "project"  # the source resolved when the trial runs (PTB_CHAT_TEMPLATE here)
+    assert settings.choice_seed is None  # drawn, as the original
+    fixed = config.model_copy(update={"evaluation": EvalOverrides(choice_seed=7, chat_template="upstream", judge_model="j")})
+    fixed_settings = eval_settings(fixed, tiny_model, 64)
+    assert (fixed_settings.choice_seed, fixed_settings.chat_template, fixed_settings.judge.model) == (7, "upstream", "j")

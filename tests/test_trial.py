@@ -16,6 +16,8 @@ import pytest
 
 from posttrainbench import api
 from posttrainbench.config import EvalOverrides
+from posttrainbench.evaluation.eval_settings import EvalSettings
+from posttrainbench.fileio import read_model
 from posttrainbench.trial.paths import STAGES, RunPaths
 from posttrainbench.results.index import load_results
 from posttrainbench.trial import STAGE_RUNS
@@ -59,6 +61,8 @@ def test_command_agent_that_copies_the_base_model(tiny_model: Path, demo_gsm8k: 
     assert json.loads(paths.result.read_text())["status"] == "success"
     assert paths.monitor.read_text().count("\n") >= 1
     assert [r.run_id for r in load_results(isolated_env / "results")] == [result.run_id]
+    settings = read_model(paths.attempt_settings(1), EvalSettings)  # what the evaluation process was handed, whole
+    assert (settings.model_path, settings.limit, settings.max_tokens, settings.device) == (paths.final_model, 2, 8, "cpu")
     stray = [str(file.relative_to(paths.root)) for file in paths.root.rglob("*") if file.is_file() and not paths.named(file)]
     assert stray == []  # every file of the run directory is named by RunPaths
 

@@ -339,8 +339,9 @@ def status(results: ResultsOpt = None, as_json: JsonOpt = False) -> None:
 
 @app.command(name="eval")
 def eval_(
-    model_path: Annotated[Path, typer.Option(help="Model directory in Hugging Face format.")],
-    benchmark: Annotated[str, typer.Option(help="Benchmark id (see `ptb benchmarks`).")],
+    model_path: Annotated[Optional[Path], typer.Option(help="Model directory in Hugging Face format (required unless --settings).")] = None,
+    benchmark: Annotated[Optional[str], typer.Option(help="Benchmark id (see `ptb benchmarks`; required unless --settings).")] = None,
+    settings_file: Annotated[Optional[Path], typer.Option("--settings", help="Every setting from this JSON file (EvalSettings, as the trial and `ptb baseline` write it); give it with --json-output-file only.")] = None,
     family: Annotated[Optional[str], typer.Option(help="Family of the base model: picks the fixed chat template (default: from config.json).")] = None,
     limit: Annotated[Optional[int], typer.Option(help="Evaluate only the first N samples.", min=1)] = None,
     max_tokens: Annotated[Optional[int], typer.Option(help="Token cap (default: the benchmark's first ladder step).", min=1)] = None,
@@ -374,23 +375,33 @@ def eval_(
     - `ptb eval --model-path ./ckpt --benchmark healthbench --judge-base-url http://127.0.0.1:8000/v1 --judge-model m`
     """
     from posttrainbench.evaluation.chat_templates import TEMPLATE_SOURCES
+    from posttrainbench.evaluation.eval_settings import EvalSettings, evaluate_settings
     from posttrainbench.evaluation.judge import DEFAULT_BASE_URL, DEFAULT_MODEL, JudgeSettings
-    from posttrainbench.evaluation.runner import check_device, evaluate_repeated
-    from posttrainbench.fileio import write_json_atomic
+    from posttrainbench.evaluation.runner import check_device
+    from posttrainbench.fileio import read_model, write_json_atomic
 
-    if not model_path.is_dir():
-        raise PtbError(f"model path {model_path} does not exist or is not a directory")
-    if chat_template is not None:
-        check_choice("--chat-template", chat_template, TEMPLATE_SOURCES)
-    check_device(device)  # before importing the evaluator, which takes seconds
-    if not 0 <= judge_max_failure_rate <= 1:
-        raise PtbError("--judge-max-failure-rate must be between 0 and 1")
-    judge = JudgeSettings(base_url=judge_base_url or DEFAULT_BASE_URL, model=judge_model or DEFAULT_MODEL,
-                          api_key_env=judge_api_key_env, concurrency=judge_concurrency, max_failure_rate=judge_max_failure_rate)
-    metrics = evaluate_repeated(model_path, benchmark, repeats=repeats, seed=seed, family=family, max_tokens=max_tokens,
-                                limit=limit, data=data, device=device, backend=backend, profile=profile,
-                                max_connections=max_connections, judge=judge, few_shot=few_shot, choice_seed=choice_seed,
-                                chat_template=chat_template)
+    if settings_file is not None:
+        if model_path is not None or benchmark is not None:
+            raise PtbError("--settings holds every setting: give it without --model-path and --benchmark")
+        if not settings_file.is_file():
+            raise PtbError(f"settings file {settings_file} does not exist")
+        settings = read_model(settings_file, EvalSettings)
+    else:
+        if model_path is None or benchmark is None:
+            raise PtbError("ptb eval needs --model-path and --benchmark (or --settings FILE)")
+        if not 0 <= judge_max_failure_rate <= 1:
+            raise PtbError("--judge-max-failure-rate must be between 0 and 1")
+        judge = JudgeSettings(base_url=judge_base_url or DEFAULT_BASE_URL, model=judge_model or DEFAULT_MODEL,
+                              api_key_env=judge_api_key_env, concurrency=judge_concurrency, max_failure_rate=judge_max_failure_rate)
+        settings = EvalSettings(model_path=model_path, benchmark=benchmark, family=family, max_tokens=max_tokens, limit=limit,
+                                data=data, device=device, backend=backend, profile=profile, max_connections=max_connections,
+                                seed=seed, repeats=repeats, few_shot=few_shot, choice_seed=choice_seed,
+                                chat_template=check_choice("--chat-template", chat_template, TEMPLATE_SOURCES) if chat_template else None,
+                                judge=judge)
+    if not settings.model_path.is_dir():
+        raise PtbError(f"model path {settings.model_path} does not exist or is not a directory")
+    check_device(settings.device)  # before importing the evaluator, which takes seconds
+    metrics = evaluate_settings(settings)
     if json_output_file is not None:
         write_json_atomic(json_output_file, metrics)
     _print_json(metrics)
@@ -485,12 +496,10 @@ def baseline(
     if data is not None and len(chosen) != 1:
         raise PtbError("--data needs exactly one --benchmarks")
     resolved = [resolve(model, family, kind, few_shot) for model in models]
-    eval_args = ["--device", device, "--backend", backend, *(["--few-shot"] if few_shot else [])]
-    for flag, value in (("--limit", limit), ("--max-tokens", max_tokens), ("--data", data)):
-        if value is not None:
-            eval_args += [flag, str(value)]
+    common = {"device": device, "backend": backend, "few_shot": few_shot, "limit": limit, "max_tokens": max_tokens,
+              "data": data.resolve() if data is not None else None}
     root = api.results_root(results)
-    stored, failures = run_baselines(resolved, chosen, root, eval_args, progress=lambda line: err.print(line))
+    stored, failures = run_baselines(resolved, chosen, root, common, progress=lambda line: err.print(line))
     _table("Baselines", ["model", "benchmark", "kind", "score"], [[b.model, b.benchmark, b.kind, f"{100 * b.score:.1f}"] for b in stored])
     for failure in failures:
         err.print(f"[red]failed[/]: {failure}")

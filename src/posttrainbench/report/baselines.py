@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from posttrainbench.catalog import all_models
 from posttrainbench.errors import PtbError
+from posttrainbench.evaluation.eval_settings import EvalSettings, run_eval_process
 from posttrainbench.fileio import iso_now
 from posttrainbench.models import cached_snapshot, resolve_model
 from posttrainbench.results import index
@@ -49,19 +49,20 @@ def resolve(model: str, family: str | None, kind: str | None, few_shot: bool = F
     return BaselineModel(spec.id, Path(spec.path), spec.family, kind or "base_zero_shot")
 
 
-def run_baselines(models: list[BaselineModel], benchmarks: list[str], results_root: Path, eval_args: list[str],
+def run_baselines(models: list[BaselineModel], benchmarks: list[str], results_root: Path, common: dict[str, Any],
                   progress: Callable[[str], None]) -> tuple[list[Baseline], list[str]]:
-    """Evaluate every (model, benchmark); store the successes; return them and the failures (one line each)."""
+    """Evaluate every (model, benchmark) with the ``EvalSettings`` fields in ``common``; store the successes;
+    return them and the failures (one line each)."""
     stored, failures = [], []
     folder = results_root / "baselines"
     folder.mkdir(parents=True, exist_ok=True)
     for model in models:
         for benchmark in benchmarks:
-            output = folder / f"{re.sub(r'[^A-Za-z0-9._-]', '_', model.key)}__{benchmark}__{model.kind}.json"
+            stem = f"{re.sub(r'[^A-Za-z0-9._-]', '_', model.key)}__{benchmark}__{model.kind}"
+            output = folder / f"{stem}.json"
             progress(f"evaluating {model.key} on {benchmark} ({model.kind})")
-            argv = [sys.executable, "-m", "posttrainbench", "eval", "--model-path", str(model.path), "--benchmark", benchmark,
-                    "--family", model.family, "--json-output-file", str(output), *eval_args]
-            proc = subprocess.run(argv, capture_output=True, text=True)
+            settings = EvalSettings(model_path=model.path, benchmark=benchmark, family=model.family, **common)
+            proc = run_eval_process(settings, folder / f"{stem}.settings.json", output, capture_output=True, text=True)
             if proc.returncode != 0 or not output.is_file():
                 lines = (proc.stderr or proc.stdout).strip().splitlines() or [f"exit {proc.returncode}"]
                 failures.append(f"{model.key} on {benchmark}: {lines[-1]}")

@@ -19,7 +19,8 @@
       monitor.jsonl          CPU / memory / disk / GPU samples taken during solve
       final_model/           the model the agent left in workspace/final_model
       audit.json             integrity verdicts
-      evaluation/            attempt-<k>.log and metrics-<k>.json per evaluation attempt, attempts.jsonl
+      evaluation/            per evaluation attempt: settings-<k>.json (what it was asked), attempt-<k>.log,
+                             metrics-<k>.json; attempts.jsonl
       metrics.json           metrics of the successful evaluation attempt
 """
 
@@ -114,6 +115,9 @@ class RunPaths:
     def attempt_log(self, attempt: int) -> Path:
         return self.evaluation_dir / f"attempt-{attempt}.log"
 
+    def attempt_settings(self, attempt: int) -> Path:
+        return self.evaluation_dir / f"settings-{attempt}.json"
+
     def attempt_metrics(self, attempt: int) -> Path:
         return self.evaluation_dir / f"metrics-{attempt}.json"
 
@@ -133,5 +137,5 @@ class RunPaths:
                  self.events, self.transcript, self.monitor, self.audit, self.attempts, self.metrics}
         patterns = [re.escape(p.relative_to(self.root).as_posix()) for p in files]
         patterns += [rf"stages/({'|'.join(STAGES)})(\.started)?\.json", r"evaluation/attempt-\d+\.log",
-                     r"evaluation/metrics-\d+\.json", r"(workspace|final_model)/.+"]
+                     r"evaluation/(metrics|settings)-\d+\.json", r"(workspace|final_model)/.+"]
         return re.fullmatch("|".join(patterns), relative) is not None

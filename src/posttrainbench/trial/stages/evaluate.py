@@ -1,14 +1,14 @@
 """Stage evaluate: the pristine evaluator in a fresh process, retried down the token ladder.
 
-Each attempt runs ``python -m posttrainbench eval`` from the installed package (never the workspace copy)
-and is recorded in ``evaluation/attempts.jsonl``; a resumed trial continues with the next attempt.
+Each attempt writes its ``EvalSettings`` to ``evaluation/settings-<k>.json`` and runs ``python -m
+posttrainbench eval --settings`` on it, from the installed package (never the workspace copy). Attempts are
+recorded in ``evaluation/attempts.jsonl``; a resumed trial continues with the next attempt.
 """
 
 from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,8 @@ from posttrainbench.catalog import TokenStep, get_benchmark
 from posttrainbench.config import TrialConfig
 from posttrainbench.errors import ERROR_PREFIX, StageError
 from posttrainbench.evaluation.chat_templates import default_source
+from posttrainbench.evaluation.eval_settings import EvalSettings, run_eval_process
+from posttrainbench.evaluation.judge import DEFAULT_BASE_URL, DEFAULT_MODEL, JudgeSettings
 from posttrainbench.fileio import iso_now, read_json, tail_lines, write_json_atomic
 from posttrainbench.trial.context import Context
 from posttrainbench.trial.paths import RunPaths
@@ -39,29 +41,15 @@ def _done_attempts(paths: RunPaths) -> list[dict[str, Any]]:
     return [json.loads(line) for line in paths.attempts.read_text().splitlines() if line.strip()]
 
 
-def eval_argv(config: TrialConfig, model_path: Path, max_tokens: int, output: Path) -> list[str]:
-    argv = [
-        sys.executable, "-m", "posttrainbench", "eval",
-        "--model-path", str(model_path), "--benchmark", config.benchmark, "--family", config.model.family,
-        "--max-tokens", str(max_tokens), "--device", config.device, "--backend", config.evaluation.backend,
-        "--profile", config.evaluation.profile, "--seed", str(config.seed), "--json-output-file", str(output),
-        "--judge-api-key-env", config.evaluation.judge_api_key_env,
-        "--judge-max-failure-rate", str(config.evaluation.judge_max_failure_rate),
-    ]
-    if config.evaluation.judge_base_url:
-        argv += ["--judge-base-url", config.evaluation.judge_base_url]
-    if config.evaluation.judge_model:
-        argv += ["--judge-model", config.evaluation.judge_model]
-    if config.evaluation.limit is not None:
-        argv += ["--limit", str(config.evaluation.limit)]
-    if config.evaluation.repeats > 1:
-        argv += ["--repeats", str(config.evaluation.repeats)]
-    if config.evaluation.choice_seed is not None:
-        argv += ["--choice-seed", str(config.evaluation.choice_seed)]
-    argv += ["--chat-template", config.evaluation.chat_template or default_source()]
-    if config.evaluation.data is not None:
-        argv += ["--data", config.evaluation.data]
-    return argv
+def eval_settings(config: TrialConfig, model_path: Path, max_tokens: int) -> EvalSettings:
+    """The final evaluation at one cap of the ladder: the trial's evaluation settings, as one document."""
+    evaluation = config.evaluation
+    judge = JudgeSettings(base_url=evaluation.judge_base_url or DEFAULT_BASE_URL, model=evaluation.judge_model or DEFAULT_MODEL,
+                          api_key_env=evaluation.judge_api_key_env, max_failure_rate=evaluation.judge_max_failure_rate)
+    return EvalSettings(model_path=model_path, benchmark=config.benchmark, family=config.model.family, max_tokens=max_tokens,
+                        limit=evaluation.limit, data=evaluation.data, device=config.device, backend=evaluation.backend,
+                        profile=evaluation.profile, seed=config.seed, repeats=evaluation.repeats, choice_seed=evaluation.choice_seed,
+                        chat_template=evaluation.chat_template or default_source(), judge=judge)
 
 
 def run_ladder(config: TrialConfig, paths: RunPaths) -> dict[str, Any]:
@@ -78,11 +66,9 @@ def run_ladder(config: TrialConfig, paths: RunPaths) -> dict[str, Any]:
         started = time.monotonic()
         with open(log, "w") as handle:
             try:
-                proc = subprocess.run(
-                    eval_argv(config, paths.final_model, cap, output),
-                    stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                    timeout=config.evaluation.attempt_timeout_s,
-                )
+                proc = run_eval_process(eval_settings(config, paths.final_model, cap), paths.attempt_settings(attempt), output,
+                                        stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                        timeout=config.evaluation.attempt_timeout_s)
                 code: int | None = proc.returncode
             except subprocess.TimeoutExpired:
                 code = None
