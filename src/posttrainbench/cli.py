@@ -417,9 +417,10 @@ def data_fetch(
     models: Annotated[bool, typer.Option("--models/--no-models", help="Also download the four base models.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Download the pinned datasets (and optionally the base models) into the HF cache and write a manifest
-    with revisions and SHA-256 hashes ($PTB_DATA/manifest.json). Run where the Hub is reachable, with the
-    same HF_HOME the cluster's nodes use; GPQA is gated and needs a logged-in account.
+    """Download the pinned datasets, the original's chat templates (from GitHub) and optionally the base
+    models into the HF cache, and write a manifest with revisions and SHA-256 hashes
+    ($PTB_DATA/manifest.json). Run where the Hub and GitHub are reachable, with the same HF_HOME the
+    cluster's nodes use; GPQA is gated and needs a logged-in account.
 
     Example: `HF_HOME=/shared/hf ptb data fetch --models`
     """
