@@ -48,3 +48,13 @@ def test_every_stage_is_one_module_with_one_entry_point() -> None:
 
     assert tuple(STAGE_RUNS) == STAGES
     assert {f"posttrainbench.trial.stages.{stage}" for stage in STAGES} == {run.__module__ for run in STAGE_RUNS.values()}
+
+
+def test_the_marker_set_is_defined_once_in_results() -> None:
+    from posttrainbench.results.records import AUDIT_FLAGS, MARKER_CODES, MARKERS
+
+    defining = sorted(str(file.relative_to(PACKAGE)) for file in PACKAGE.rglob("*.py")
+                      for node in ast.walk(ast.parse(file.read_text())) if isinstance(node, ast.Assign)
+                      for target in node.targets if isinstance(target, ast.Name) and target.id in ("MARKERS", "MARKER_CODES"))
+    assert defining == ["results/records.py", "results/records.py"]
+    assert set(MARKER_CODES) == set(MARKERS) >= set(AUDIT_FLAGS.values())

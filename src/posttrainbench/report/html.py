@@ -21,8 +21,9 @@ from posttrainbench.agents.trace import Event, Trace, transcript
 from posttrainbench.catalog import get_benchmark
 from posttrainbench.fileio import tail_lines
 from posttrainbench.trial.paths import RunPaths
-from posttrainbench.report.scoring import MARKERS, Row, Weights
-from posttrainbench.report.tables import MARKER_CODES, UNAUDITED_NOTE
+from posttrainbench.report.scoring import Row, Weights
+from posttrainbench.report.tables import UNAUDITED_NOTE
+from posttrainbench.results.records import MARKER_CODES, MARKERS
 from posttrainbench.results.schema import Result
 
 AGENT_LOG_TAIL = 40

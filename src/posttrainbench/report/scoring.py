@@ -29,13 +29,6 @@ from posttrainbench.catalog import all_benchmarks
 from posttrainbench.results.index import Baseline
 from posttrainbench.results.records import TrialRecord
 
-MARKERS = {
-    "not_submitted": "no final_model (or no trial): the base model's score counts",
-    "evaluation_error": "the evaluation failed: the base model's score counts",
-    "contamination": "the audit found test data in training: the base model's score counts",
-    "disallowed_model": "the audit found a model other than the base model used: the base model's score counts",
-    "audit_error": "the audit gave no usable verdict: the base model's score counts",
-}
 BOOTSTRAP_SAMPLES = 2000
 
 

@@ -7,9 +7,9 @@ import io
 import json
 from typing import Any
 
-from posttrainbench.report.scoring import MARKERS, Row, Weights
+from posttrainbench.report.scoring import Row, Weights
+from posttrainbench.results.records import MARKER_CODES, MARKERS
 
-MARKER_CODES = {"not_submitted": "N", "evaluation_error": "E", "contamination": "C", "disallowed_model": "M", "audit_error": "A"}
 
 
 def _pct(value: float | None) -> str:

@@ -7,6 +7,16 @@ from typing import Any
 
 from posttrainbench.results.schema import Result
 
+MARKERS = {
+    "not_submitted": "no final_model (or no trial): the base model's score counts",
+    "evaluation_error": "the evaluation failed: the base model's score counts",
+    "contamination": "the audit found test data in training: the base model's score counts",
+    "disallowed_model": "the audit found a model other than the base model used: the base model's score counts",
+    "audit_error": "the audit gave no usable verdict: the base model's score counts",
+}
+"""Why a trial's own score does not count (``markers_of``), and what the reports say of it."""
+MARKER_CODES = {"not_submitted": "N", "evaluation_error": "E", "contamination": "C", "disallowed_model": "M", "audit_error": "A"}
+"""The one-letter code of each marker in the leaderboard's tables."""
 AUDIT_FLAGS = {"contamination": "contamination", "disallowed_model": "disallowed_model"}
 """Audit checks whose ``flagged`` verdict replaces the cell by the base model's score, and their marker."""
 
