@@ -38,7 +38,7 @@ from posttrainbench.fileio import iso_now, write_json_atomic
 from posttrainbench.trial.paths import RunPaths
 from posttrainbench.results import index
 from posttrainbench.results.index import Baseline
-from posttrainbench.results.schema import Result
+from posttrainbench.results.schema import Result, Verdict
 
 BASELINE_METHODS = ("baseline_zeroshot", "baseline")
 _METHOD = re.compile(r"^(?P<agent>[^_]+)_(?P<config>.+?)_(?P<hours>\d+(?:\.\d+)?)h(?P<gpus>_\d+gpu)?(?P<suffix>(?:_.*)?)$")
@@ -156,15 +156,15 @@ def _result(method: Method, seed: int, benchmark: str, model: str, run: Path) ->
     )
 
 
-def _verdict(run: Path, check: str) -> dict[str, Any]:
+def _verdict(run: Path, check: str) -> Verdict:
     name, clean, flagged = VERDICT_TEXT[check]
     path = run / name
     if not path.is_file():
-        return {"check": check, "verdict": "error", "evidence": f"{name} missing"}
+        return Verdict(check=check, verdict="error", evidence=f"{name} missing")
     text = path.read_text(errors="replace").strip()
     verdict = {clean: "clean", flagged: "flagged"}.get(text.lower(), "error")
     evidence = f"{name}: {text[:200]!r}" if verdict != "error" else f"{name}: unexpected content {text[:200]!r}"
-    return {"check": check, "verdict": verdict, "evidence": evidence}
+    return Verdict(check=check, verdict=verdict, evidence=evidence)  # type: ignore[arg-type]
 
 
 def _import_baselines(folder: Path, results_root: Path, report: ImportReport) -> int:

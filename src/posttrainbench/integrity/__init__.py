@@ -6,10 +6,10 @@ LLM judge). Until they exist every check records ``unknown``: a check that did n
 
 from __future__ import annotations
 
-from typing import Any
+from posttrainbench.results.schema import Verdict
 
 CHECKS = ("contamination", "disallowed_model", "tampering", "api_misuse")
 
 
-def audit() -> list[dict[str, Any]]:
-    return [{"check": check, "verdict": "unknown", "evidence": "check not implemented yet"} for check in CHECKS]
+def audit() -> list[Verdict]:
+    return [Verdict(check=check, verdict="unknown", evidence="check not implemented yet") for check in CHECKS]

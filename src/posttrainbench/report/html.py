@@ -86,7 +86,7 @@ def run_page(result: Result, run_dir: Path) -> str:
         _table(["", ""], [[k, v] for k, v in facts], "facts"),
         _failure(result, paths),
         "<h2>Audit verdicts</h2>",
-        _table(["check", "verdict", "evidence"], [[v.get("check"), _badge(str(v.get("verdict"))), v.get("evidence", "")] for v in result.verdicts], "verdicts", raw=(1,))
+        _table(["check", "verdict", "evidence"], [[v.check, _badge(v.verdict), v.evidence] for v in result.verdicts], "verdicts", raw=(1,))
         if result.verdicts else "<p>No audit verdicts.</p>",
         "<h2>Metrics</h2>", _metrics(result.metrics),
         "<h2>Usage</h2>", _table(["tokens in", "cached", "out", "reasoning", "cost (USD)"],

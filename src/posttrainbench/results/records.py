@@ -52,7 +52,7 @@ class TrialRecord:
             run_id=result.run_id, label=result.label, agent=result.agent, model=result.model, benchmark=result.benchmark,
             seed=result.seed, hours=result.hours, status=result.status, accuracy=result.accuracy,
             stderr=_number((result.metrics or {}).get("stderr")), markers=markers_of(result),
-            unaudited=any(v.get("verdict") == "unknown" for v in result.verdicts),
+            unaudited=any(v.verdict == "unknown" for v in result.verdicts),
             wall_seconds=_number(solve.get("wall_seconds")), input_tokens=_int(usage.get("input_tokens")),
             output_tokens=_int(usage.get("output_tokens")), cost_usd=_number(usage.get("cost_usd")),
             finished_at=result.finished_at, run_dir=run_dir,
@@ -74,10 +74,10 @@ def markers_of(result: Result) -> tuple[str, ...]:
     elif result.status == "error" or result.accuracy is None:
         markers.append("evaluation_error")
     for verdict in result.verdicts:
-        check = verdict.get("check")
-        if check in AUDIT_FLAGS and verdict.get("verdict") == "flagged":
+        check = verdict.check
+        if check in AUDIT_FLAGS and verdict.verdict == "flagged":
             markers.append(AUDIT_FLAGS[check])
-        elif check in AUDIT_FLAGS and verdict.get("verdict") == "error" and "audit_error" not in markers:
+        elif check in AUDIT_FLAGS and verdict.verdict == "error" and "audit_error" not in markers:
             markers.append("audit_error")
     return tuple(markers)
 

@@ -21,6 +21,17 @@ class StageFailure(BaseModel):
     """Last lines of that log."""
 
 
+class Verdict(BaseModel):
+    """One integrity check's verdict on a trial."""
+
+    check: str
+    """contamination, disallowed_model, tampering or api_misuse."""
+    verdict: Literal["clean", "flagged", "unknown", "error"]
+    """clean / flagged: the check ran and decided; unknown: it did not run; error: it ran without a usable answer."""
+    evidence: str = ""
+    """What the verdict rests on, in words."""
+
+
 class Result(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -46,8 +57,8 @@ class Result(BaseModel):
     final_model_bytes: int | None = None
     metrics: dict[str, Any] | None = None
     """Evaluation metrics: accuracy, stderr, ... plus the attempt and token cap that produced them."""
-    verdicts: list[dict[str, Any]] = []
-    """Integrity verdicts (clean / flagged / unknown) with evidence."""
+    verdicts: list[Verdict] = []
+    """Integrity verdicts with their evidence."""
     error: StageFailure | None = None
     stage_seconds: dict[str, float] = {}
     """Wall time of each stage, including stages resumed after a crash."""

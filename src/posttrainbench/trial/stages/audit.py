@@ -10,6 +10,6 @@ from posttrainbench.trial.context import Context
 
 
 def run(context: Context) -> dict[str, Any]:
-    verdicts = integrity.audit()
+    verdicts = [verdict.model_dump() for verdict in integrity.audit()]
     write_json_atomic(context.paths.audit, {"verdicts": verdicts})
     return {"verdicts": verdicts}
