@@ -118,16 +118,15 @@ def main() -> None:
             row = {"arch": args.arch, "rows": rows, "prompt": args.prompt, "cap": args.cap, "cell": cell,
                    "step_ms": round(1000 * step, 1), "tokens_per_s": round(rows / step),
                    "warmup_s": None if warmup is None else round(warmup, 1),
-                   "compiled": bool(getattr(model, "_compiled_call", None)),
                    "peak_gb": round(torch.cuda.max_memory_allocated() / 1e9, 1) if args.device == "cuda" else None}
             print(json.dumps(row), flush=True)
             rows_out.append(row)
             model._cache = None
             if args.device == "cuda":
                 torch.cuda.empty_cache()
-    print("\n| rows | prompt | cell | time per step | tokens/s | warm-up | compiled | peak memory |\n|---:|---:|---|---:|---:|---:|---|---:|")
+    print("\n| rows | prompt | cell | time per step | tokens/s | warm-up | peak memory |\n|---:|---:|---|---:|---:|---:|---:|")
     for r in rows_out:
-        print(f"| {r['rows']} | {r['prompt']} | {r['cell']} | {r['step_ms']} ms | {r['tokens_per_s']} | {r['warmup_s']} s | {r['compiled']} | {r['peak_gb']} GB |")
+        print(f"| {r['rows']} | {r['prompt']} | {r['cell']} | {r['step_ms']} ms | {r['tokens_per_s']} | {r['warmup_s']} s | {r['peak_gb']} GB |")
 
 
 if __name__ == "__main__":

@@ -79,7 +79,7 @@ def fetch(benchmarks: list[str] | None, models: bool, progress: Progress) -> dic
                 entries.append(_fetch_source(benchmark_id, split, source))
             except Exception as error:  # keep going: one gated or unreachable source must not hide the rest
                 failures.append({"benchmark": benchmark_id, "split": split, "error": f"{type(error).__name__}: {error}"[:400]})
-    for template in {source.url: source for source in UPSTREAM.values()}.values():
+    for template in UPSTREAM.values():
         progress(f"chat template {template.filename}: {template.url}")
         try:
             digest = _download(template.url, fetched_path(FETCH_FOLDER, template), template.sha256)

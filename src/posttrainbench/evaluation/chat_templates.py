@@ -49,6 +49,8 @@ class ChatTemplate:
     """``upstream`` or ``project``."""
     origin: str
     """Where the text came from: the original's URL at its commit, or the packaged file."""
+    filename: str
+    """The file's own name (``qwen3.jinja``, ``smollm.jinja``, ...)."""
 
     def describe(self) -> dict[str, str]:
         """For the metrics' provenance (the SHA-256 is added there)."""
@@ -80,7 +82,8 @@ def chat_template(family: str, source: str | None = None, tools: bool = False) -
     check_source(source)
     if source == "project":
         packaged = get_family(family)
-        return ChatTemplate(packaged.chat_template(), "project", f"posttrainbench catalog/templates/{packaged.template}")
+        return ChatTemplate(packaged.chat_template(), "project", f"posttrainbench catalog/templates/{packaged.template}",
+                            packaged.template)
     get_family(family)  # an unknown family fails with the list of known ones
     original = upstream_file(family, tools)
     fetched = fetched_path(FETCH_FOLDER, original)
@@ -90,4 +93,4 @@ def chat_template(family: str, source: str | None = None, tools: bool = False) -
                        f"(not comparable with the published leaderboard)")
     artifact = Artifact(f"chat template {original.filename}", f"{fetched} (from {original.url})", str(original.sha256),
                         lambda: fetched.read_bytes().decode("utf-8"))
-    return ChatTemplate(artifact.text(), "upstream", original.url)
+    return ChatTemplate(artifact.text(), "upstream", original.url, original.filename)

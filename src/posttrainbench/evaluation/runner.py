@@ -98,7 +98,7 @@ def evaluate(
         choice_seed = draw_choice_seed()
     task = spec.build(data, TaskOptions(judge=judge, few_shot=few_shot, choice_seed=choice_seed))
     get_family(family)  # an unknown family fails with the known ones, few-shot too
-    chosen = ChatTemplate(fewshot.plain_template(), "few-shot", "posttrainbench catalog/templates/plain.jinja") if few_shot \
+    chosen = ChatTemplate(fewshot.plain_template(), "few-shot", "posttrainbench catalog/templates/plain.jinja", "plain.jinja") if few_shot \
         else load_chat_template(family, chat_template, tools=spec.uses_tools)
     template = chosen.text
     sampling, stop_seqs, prompting = sampling_settings(model_path), None, {"format": "chat template"}

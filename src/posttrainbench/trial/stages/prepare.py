@@ -69,7 +69,7 @@ def final_templates(config: TrialConfig) -> dict[str, str]:
     files = {}
     for family in FAMILIES.values():
         template = chat_template(family.id, config.evaluation.chat_template, tools=tools)
-        files[f"templates/{template.origin.rsplit('/', 1)[-1]}"] = template.text
+        files[f"templates/{template.filename}"] = template.text
     return files
 
 
