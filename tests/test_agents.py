@@ -161,7 +161,7 @@ def test_claude_code_trace() -> None:
     assert trace.events[6].is_error and trace.events[6].output == "Error: file not found"
     assert trace.events[-1].text.startswith('{"type":"assistant"')  # the truncated last line is kept as text
     # usage from the result event, not the repeated per-block usage: 17 + 3000 + 3000 prompt tokens
-    assert trace.usage.to_dict() == {"input_tokens": 6017, "output_tokens": 55, "cached_input_tokens": 3000, "reasoning_tokens": None, "cost_usd": 0.0421}
+    assert trace.usage.model_dump() == {"input_tokens": 6017, "output_tokens": 55, "cached_input_tokens": 3000, "reasoning_tokens": None, "cost_usd": 0.0421}
     assert (trace.model, trace.session_id) == ("claude-sonnet-4-5-20250929", "5f0c2a9e-1d2b-4c61-9a77-3f1b2f7f0a01")
     # A resumed run (--continue) in the same log: tokens add up, total_cost_usd is the session's running total.
     resumed = ClaudeCodeAgent.parse((TRACES / "claude-code.jsonl").read_text() * 2)
@@ -176,7 +176,7 @@ def test_codex_trace_current_vocabulary() -> None:
     assert [(r.exit_code, r.is_error) for r in results] == [(0, None), (1, True), (None, None)]
     assert results[0].output == "total 8\nevaluate.py\ntimer.sh\n"
     assert [e.text for e in trace.events if e.kind == "error"] == ["stream disconnected before completion", "Rate limit reached"]
-    assert trace.usage.to_dict() == {"input_tokens": 25763, "output_tokens": 132, "cached_input_tokens": 24448, "reasoning_tokens": 64, "cost_usd": None}
+    assert trace.usage.model_dump() == {"input_tokens": 25763, "output_tokens": 132, "cached_input_tokens": 24448, "reasoning_tokens": 64, "cost_usd": None}
     assert sum(1 for e in trace.events if e.kind == "other" and e.raw is None) == 2  # garbage and the truncated line
     # Token counts are running totals per session: the resumed thread's last report counts, other threads add up.
     other_thread = ('{"type":"thread.started","thread_id":"t-2"}\n'
@@ -192,7 +192,7 @@ def test_codex_trace_older_vocabulary_with_log_timestamps() -> None:
     assert trace.events[3].output == "NVIDIA H100"  # folded from the output deltas
     assert trace.events[-1].raw["type"] == "background_event"  # unknown, kept
     # running totals: the last token_count counts
-    assert trace.usage.to_dict() == {"input_tokens": 9000, "output_tokens": 300, "cached_input_tokens": 7000, "reasoning_tokens": 120, "cost_usd": None}
+    assert trace.usage.model_dump() == {"input_tokens": 9000, "output_tokens": 300, "cached_input_tokens": 7000, "reasoning_tokens": 120, "cost_usd": None}
     assert trace.model == "gpt-5-codex"
 
 
@@ -202,7 +202,7 @@ def test_gemini_cli_trace() -> None:
     assert messages == [("user", "Train the model."), ("assistant", "I'll start by checking the GPU."), ("assistant", "Saved final_model.")]
     results = [e for e in trace.events if e.kind == "tool_result"]
     assert [(r.tool, r.is_error, r.output) for r in results] == [("run_shell_command", False, "NVIDIA H100 80GB HBM3"), ("read_file", True, "File not found")]
-    assert trace.usage.to_dict() == {"input_tokens": 15000, "output_tokens": 300, "cached_input_tokens": 9000, "reasoning_tokens": 0, "cost_usd": None}
+    assert trace.usage.model_dump() == {"input_tokens": 15000, "output_tokens": 300, "cached_input_tokens": 9000, "reasoning_tokens": 0, "cost_usd": None}
     assert trace.events[-1].raw["type"] == "future_event"
 
 
@@ -292,7 +292,7 @@ def test_trial_with_a_cli_that_stops_early_is_resumed_and_its_key_redacted(
     result = api.run(config)
     paths = RunPaths(isolated_env / "results" / result.run_id)
     assert result.status == "success", result.error
-    agent = result.solve["agent"]
+    agent = {"reprompts": [r.model_dump() for r in result.solve.reprompts], "trace": result.trace.model_dump()}
     # 36 s budget, a launch takes about 4 s, resumed while at least 15 s are left
     assert 2 <= len(agent["reprompts"]) <= 6
     assert all(r["remaining_seconds"] >= 15 and r["message"].startswith("You still have 0h 0m remaining") for r in agent["reprompts"])
@@ -330,10 +330,10 @@ def scaffold_trial(agent: str, model: str, base_url: str, key: str, tiny_model: 
     paths = RunPaths(root / "results" / result.run_id)
     assert result.status == "success", (result.error, paths.output_log.read_text()[-3000:] if paths.output_log.exists() else "")
     assert result.submitted and result.metrics is not None
-    preflight = json.loads(paths.stage_marker("preflight").read_text())["data"]
+    preflight = json.loads(paths.stage_marker("preflight").read_text())["record"]
     pinned = type(create_agent(agent, model=model)).pinned_version
     assert preflight["agent_cli_version"] == pinned and preflight["agent_version_note"] is None
-    assert [r["message"][:18] for r in result.solve["agent"]["reprompts"]] == ["You still have 0h "]
+    assert [r["message"][:18] for r in [r.model_dump() for r in result.solve.reprompts]] == ["You still have 0h "]
     for written in (paths.output_log.read_text(), paths.result.read_text(), (paths.agent_dir / "transcript.txt").read_text()):
         assert key not in written
     return result, paths, [json.loads(line) for line in (paths.agent_dir / "events.jsonl").read_text().splitlines()]
@@ -375,7 +375,7 @@ def test_real_codex_cli_runs_a_trial_against_a_loopback_responses_server(
     outputs = [item["output"] for item in server.requests[1]["input"] if item.get("type") == "function_call_output"]
     assert len(outputs) == 1 and "config.json" in outputs[0] and "exited with code 0" in outputs[0]
     # Trace and usage come from codex's own output: running totals per thread, the resumed thread's last counts.
-    trace = result.solve["agent"]["trace"]
+    trace = result.trace.model_dump()
     # priced from the user's table: (4500 - 2700) * 1.0 + 2700 * 0.1 + 68 * 10.0 = 2750 micro-dollars
     assert trace["usage"] == {"input_tokens": 4500, "output_tokens": 68, "cached_input_tokens": 2700, "reasoning_tokens": 20, "cost_usd": 0.00275}
     assert (trace["cost_source"], trace["model"]) == ("price table", "gpt-test")
@@ -413,7 +413,7 @@ def test_real_claude_code_runs_a_trial_against_a_loopback_messages_server(
     outputs = [b for b in server.requests[1]["messages"][-1]["content"] if b.get("type") == "tool_result"]
     assert len(outputs) == 1 and "config.json" in str(outputs[0]["content"]) and not outputs[0].get("is_error")
     # Usage from Claude Code's own result events: each run's tokens add up (fresh + cache reads count as input).
-    trace = result.solve["agent"]["trace"]
+    trace = result.trace.model_dump()
     usage = trace["usage"]
     assert (usage["input_tokens"], usage["cached_input_tokens"], usage["output_tokens"]) == (1300 + 1000 + 50 + 1500, 2500, 58)
     assert trace["cost_source"] == "scaffold" and usage["cost_usd"] > 0  # Claude Code's own estimate, its session total
@@ -447,7 +447,7 @@ def test_real_gemini_cli_runs_a_trial_against_a_loopback_gemini_server(
     responses = [part["functionResponse"] for part in server.requests[1]["contents"][-1]["parts"] if "functionResponse" in part]
     assert len(responses) == 1 and "config.json" in json.dumps(responses[0])
     # Each run's result counts that run; thinking tokens (20) are output too.
-    usage = result.solve["agent"]["trace"]["usage"]
+    usage = result.trace.usage.model_dump()
     assert (usage["input_tokens"], usage["cached_input_tokens"], usage["output_tokens"], usage["reasoning_tokens"]) == (4100, 2500, 78, 20)
     call, output = first_call_and_output(events)
     assert (call["tool"], call["command"]) == ("run_shell_command", COPY_COMMAND) and "config.json" in output["output"] and not output["is_error"]
@@ -482,9 +482,9 @@ def test_real_opencode_runs_a_trial_against_a_loopback_chat_completions_server(
     assert len(main) == 3 and {r["model"] for r in server.requests} == {"test-model"}
     tool_outputs = [m["content"] for m in main[1]["messages"] if m["role"] == "tool"]
     assert len(tool_outputs) == 1 and "config.json" in json.dumps(tool_outputs[0])
-    usage = result.solve["agent"]["trace"]["usage"]
+    usage = result.trace.usage.model_dump()
     assert (usage["input_tokens"], usage["cached_input_tokens"], usage["output_tokens"], usage["reasoning_tokens"]) == (4100, 2500, 58, 10)
     # OpenCode says $0 for a model it has no price for: that is unknown (no price table row either), not free
-    assert usage["cost_usd"] is None and result.solve["agent"]["trace"]["cost_source"] is None
+    assert usage["cost_usd"] is None and result.trace.cost_source is None
     call, output = first_call_and_output(events)
     assert (call["tool"], call["command"]) == ("bash", COPY_COMMAND) and "config.json" in output["output"] and not output.get("is_error")

@@ -32,7 +32,7 @@ def run_dir(results: Path, tiny_model: Path, run_id: str = "gsm8k_tiny_copy-base
     paths = Trial.create(config, results / run_id).paths
     for stage in STAGES:
         paths.stage_marker(stage).parent.mkdir(parents=True, exist_ok=True)
-        paths.stage_marker(stage).write_text(json.dumps({"stage": stage, "seconds": 0, "data": {"submitted": False}}))
+        paths.stage_marker(stage).write_text(json.dumps({"stage": stage, "started_at": "", "finished_at": "", "seconds": 0, "record": {"submitted": False}}))
     return paths
 
 

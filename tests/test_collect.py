@@ -30,7 +30,7 @@ def test_final_model_linked_to_a_hidden_host_folder_is_not_followed(tmp_path: Pa
     paths, base, secret = run_with(tmp_path)
     (paths.workspace / "final_model").symlink_to(secret)
     record = collect(paths, trusted=[base])
-    assert not record["submitted"] and record["dropped_links"] == [f"final_model -> {secret}"]
+    assert not record.submitted and record.dropped_links == [f"final_model -> {secret}"]
     assert not secret_copied(paths)
 
 
@@ -42,7 +42,7 @@ def test_links_inside_final_model_that_leave_it_are_dropped(tmp_path: Path) -> N
     (model / "tokenizer.json").symlink_to(secret / "id_ed25519")  # a hidden file: dropped
     os.symlink("../elsewhere", model / "data")
     record = collect(paths, trusted=[base])
-    assert record["submitted"] and sorted(record["dropped_links"]) == ["data -> ../elsewhere", f"tokenizer.json -> {secret / 'id_ed25519'}"]
+    assert record.submitted and sorted(record.dropped_links) == ["data -> ../elsewhere", f"tokenizer.json -> {secret / 'id_ed25519'}"]
     assert sorted(p.name for p in paths.final_model.iterdir()) == ["config.json"]
     assert not secret_copied(paths)
 
@@ -51,5 +51,5 @@ def test_final_model_linked_to_the_base_model_is_copied(tmp_path: Path) -> None:
     paths, base, _ = run_with(tmp_path)
     (paths.workspace / "final_model").symlink_to(base)
     record = collect(paths, trusted=[base])
-    assert record["submitted"] and record["dropped_links"] == []
+    assert record.submitted and record.dropped_links == []
     assert (paths.final_model / "config.json").is_file() and not (paths.final_model / "config.json").is_symlink()

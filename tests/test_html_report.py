@@ -109,19 +109,19 @@ def mean(values: list[float]) -> float:
 
 
 def test_run_page_of_a_failed_trial_shows_the_error_and_the_agent_log_tail(tmp_path: Path) -> None:
-    from posttrainbench.trial.paths import RunPaths
     from posttrainbench.report.html import AGENT_LOG_TAIL, run_page
-    from posttrainbench.results.schema import Result, StageFailure
+    from posttrainbench.results.schema import Result, RunFiles, SolveRecord, StageFailure
 
-    paths = RunPaths(tmp_path / "run")
-    paths.output_log.parent.mkdir(parents=True)
-    paths.output_log.write_text("".join(f"[2026-12-01T00:00:{n:02d}Z] agent line {n}\n" for n in range(1, 61)))
+    run_dir = tmp_path / "run"
+    (run_dir / "agent").mkdir(parents=True)
+    (run_dir / "agent" / "output.log").write_text("".join(f"[2026-12-01T00:00:{n:02d}Z] agent line {n}\n" for n in range(1, 61)))
     failed = Result(run_id="r1", status="error", label="row", agent="command", model="m", benchmark="gsm8k", seed=0, hours=1,
-                    sandbox="bubblewrap", device="cpu", solve={"reason": "error", "exit_code": 1, "wall_seconds": 2.0},
+                    sandbox="bubblewrap", device="cpu", solve=SolveRecord(reason="error", exit_code=1, wall_seconds=2.0, budget_seconds=3600),
+                    files=RunFiles(output_log="agent/output.log"),
                     error=StageFailure(stage="evaluate", message="all 1 evaluation attempts failed; last: <header too large>",
                                        log="evaluation/attempt-1.log", log_tail=["Traceback (most recent call last):", "SafetensorError"]),
                     ptb_version="0", finished_at="2026-12-01T00:01:00Z")
-    page = run_page(failed, paths.root)
+    page = run_page(failed, run_dir)
     assert "Why it failed" in page and "evaluate: all 1 evaluation attempts failed; last: &lt;header too large&gt;" in page
     assert "Last lines of evaluation/attempt-1.log" in page and "SafetensorError" in page
     assert f"Last {AGENT_LOG_TAIL} lines of agent/output.log" in page
@@ -129,6 +129,6 @@ def test_run_page_of_a_failed_trial_shows_the_error_and_the_agent_log_tail(tmp_p
     assert "agent line 20\n" not in page  # only the tail
 
     no_submission = failed.model_copy(update={"status": "no_submission", "error": None})
-    page = run_page(no_submission, paths.root)
+    page = run_page(no_submission, run_dir)
     assert "no_submission: the agent left no final_model; it ended error (exit code 1)" in page and "agent line 60" in page
-    assert "Why it failed" not in run_page(failed.model_copy(update={"status": "success", "error": None}), paths.root)
+    assert "Why it failed" not in run_page(failed.model_copy(update={"status": "success", "error": None}), run_dir)

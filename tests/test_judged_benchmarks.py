@@ -321,7 +321,7 @@ def test_ladder_falls_back_to_a_lower_cap_and_says_which(tiny_model: Path, tmp_p
         metrics = run_ladder(config, paths)
     attempts = [json.loads(line) for line in paths.attempts.read_text().splitlines()]
     assert [(a["max_tokens"], a["ok"]) for a in attempts] == [(96, False), (2, True)]
-    assert metrics["max_tokens"] == 2 and metrics["attempt"] == 2 and metrics["accuracy"] == pytest.approx(1.0)
+    assert metrics.max_tokens == 2 and metrics.attempt == 2 and metrics.accuracy == pytest.approx(1.0)
     assert "judge" in paths.attempt_log(1).read_text()
 
 

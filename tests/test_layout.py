@@ -43,11 +43,12 @@ def test_the_rule_sees_an_import_inside_a_function(tmp_path: Path) -> None:
 
 
 def test_every_stage_is_one_module_with_one_entry_point() -> None:
-    from posttrainbench.trial import STAGE_RUNS
+    from posttrainbench.trial import PIPELINE
     from posttrainbench.trial.paths import STAGES
 
-    assert tuple(STAGE_RUNS) == STAGES
-    assert {f"posttrainbench.trial.stages.{stage}" for stage in STAGES} == {run.__module__ for run in STAGE_RUNS.values()}
+    assert tuple(stage.name for stage in PIPELINE) == STAGES
+    assert [f"posttrainbench.trial.stages.{stage.name}" for stage in PIPELINE] == [stage.run.__module__ for stage in PIPELINE]
+    assert all(stage.run.__name__ == "run" for stage in PIPELINE)
 
 
 def test_the_marker_set_is_defined_once_in_results() -> None:

@@ -19,7 +19,7 @@ from posttrainbench.report.scoring import bootstrap_ci, weights
 from posttrainbench.report.tables import to_csv, to_json, to_markdown
 from posttrainbench.results import index
 from posttrainbench.results.index import Baseline
-from posttrainbench.results.schema import Result
+from posttrainbench.results.schema import AuditRecord, CollectRecord, EvaluateRecord, Metrics, Result, SolveRecord, TokenUsage, TraceSummary
 
 BENCHMARKS = [b.id for b in all_benchmarks()]
 CLEAN = [{"check": "contamination", "verdict": "clean"}, {"check": "disallowed_model", "verdict": "clean"}]
@@ -27,11 +27,12 @@ CLEAN = [{"check": "contamination", "verdict": "clean"}, {"check": "disallowed_m
 
 def trial(model: str, benchmark: str, accuracy: float | None, seed: int = 0, status: str = "success", verdicts: list[dict[str, Any]] = CLEAN,
           finished: str = "2026-11-22T10:00:00Z", label: str = "agent", wall: float | None = None, usage: dict[str, Any] | None = None) -> Result:
-    solve = {"wall_seconds": wall, "agent": {"trace": {"usage": usage or {}}}}
     return Result(run_id=f"{label}-{model}-{benchmark}-s{seed}-{finished}", status=status, label=label, agent="codex",  # type: ignore[arg-type]
-                  model=model, benchmark=benchmark, seed=seed, hours=10, sandbox="bubblewrap", device="cuda", solve=solve,
-                  submitted=status == "success", metrics=None if accuracy is None else {"accuracy": accuracy}, verdicts=verdicts,
-                  ptb_version="0", finished_at=finished)
+                  model=model, benchmark=benchmark, seed=seed, hours=10, sandbox="bubblewrap", device="cuda",
+                  solve=SolveRecord(wall_seconds=wall, budget_seconds=36000),
+                  collect=CollectRecord(submitted=status == "success", trace=TraceSummary(usage=TokenUsage(**(usage or {})))),
+                  evaluation=EvaluateRecord(metrics=None if accuracy is None else Metrics(accuracy=accuracy)),
+                  audit=AuditRecord(verdicts=verdicts), ptb_version="0", finished_at=finished)
 
 
 def simple_baselines() -> list[Baseline]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -10,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,7 +22,7 @@ from posttrainbench.evaluation.eval_settings import EvalSettings
 from posttrainbench.fileio import read_model
 from posttrainbench.trial.paths import STAGES, RunPaths
 from posttrainbench.results.index import load_results
-from posttrainbench.trial import STAGE_RUNS
+from posttrainbench import trial
 from posttrainbench.trial.context import Context
 
 pytestmark = [pytest.mark.requires_bwrap, pytest.mark.slow]
@@ -46,10 +48,10 @@ def test_command_agent_that_copies_the_base_model(tiny_model: Path, demo_gsm8k: 
         del os.environ["PTB_SECRET_PROBE"]
     paths = RunPaths(isolated_env / "results" / result.run_id)
     assert result.status == "success", result.error
-    assert result.solve and result.solve["reason"] == "normal"
+    assert result.solve and result.solve.reason == "normal"
     assert result.submitted and (paths.final_model / "config.json").is_file()
     assert not (paths.workspace / "final_model").exists()
-    assert result.metrics and result.metrics["n"] == 2 and result.metrics["max_tokens"] == 8
+    assert result.metrics and result.metrics.n == 2 and result.metrics.max_tokens == 8
     assert result.protocol_overrides["limit"] == 2
     assert {v.verdict for v in result.verdicts} == {"unknown"}
     log = paths.output_log.read_text()
@@ -70,7 +72,7 @@ def test_command_agent_that_copies_the_base_model(tiny_model: Path, demo_gsm8k: 
 def test_agent_that_leaves_no_final_model(tiny_model: Path, demo_gsm8k: Path) -> None:
     result = api.run(config_for(tiny_model, demo_gsm8k, command="echo thinking; exit 3"))
     assert result.status == "no_submission"
-    assert result.solve and (result.solve["reason"], result.solve["exit_code"]) == ("error", 3)
+    assert result.solve and (result.solve.reason, result.solve.exit_code) == ("error", 3)
     assert not result.submitted and result.metrics is None
 
 
@@ -79,8 +81,14 @@ def test_agent_past_its_deadline_is_killed_and_its_model_still_evaluated(tiny_mo
     started = time.monotonic()
     result = api.run(config_for(tiny_model, demo_gsm8k, command=command, hours=1 / 3600, grace_minutes=0.02))
     assert time.monotonic() - started < 120
-    assert result.solve and result.solve["reason"] == "timeout"
+    assert result.solve and result.solve.reason == "timeout"
     assert result.status == "success"
+
+
+def with_runs(monkeypatch: pytest.MonkeyPatch, runs: dict[str, Callable[[Context], object]]) -> None:
+    """Replace the entry points of some stages of the pipeline."""
+    pipeline = tuple(dataclasses.replace(step, run=runs.get(step.name, step.run)) for step in trial.PIPELINE)
+    monkeypatch.setattr(trial, "PIPELINE", pipeline)
 
 
 class Crash(BaseException):
@@ -91,29 +99,27 @@ class Crash(BaseException):
 def test_resume_after_a_crash_in_each_stage(stage: str, tiny_model: Path, demo_gsm8k: Path, isolated_env: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     config = config_for(tiny_model, demo_gsm8k, agent="copy-base")
-    original = STAGE_RUNS[stage]
+    original = {step.name: step.run for step in trial.PIPELINE}
 
     def crash(context: Context) -> object:
-        original(context)  # the stage does its work, then the harness dies before the marker is written
+        original[stage](context)  # the stage does its work, then the harness dies before the marker is written
         raise Crash
 
-    monkeypatch.setitem(STAGE_RUNS, stage, crash)
+    with_runs(monkeypatch, {stage: crash})
     with pytest.raises(Crash):
         api.run(config)
-    monkeypatch.setitem(STAGE_RUNS, stage, original)
     run_dir = isolated_env / "results" / config.run_id
     paths = RunPaths(run_dir)
     before = {s: paths.stage_marker(s).stat().st_mtime_ns for s in STAGES if paths.stage_marker(s).exists()}
     assert stage not in before
     calls: list[str] = []
-    for name in STAGES:
-        monkeypatch.setitem(STAGE_RUNS, name, lambda context, run=STAGE_RUNS[name], n=name: (calls.append(n), run(context))[1])
+    with_runs(monkeypatch, {name: lambda context, run=run, n=name: (calls.append(n), run(context))[1] for name, run in original.items()})
     result = api.resume(run_dir)
     assert result.status == "success", result.error
     assert calls == list(STAGES[STAGES.index(stage):])  # finished stages were not redone
     assert all(paths.stage_marker(s).stat().st_mtime_ns == t for s, t in before.items())
     if stage == "solve":
-        assert result.solve and result.solve["segments"] == 1  # the agent had finished: never relaunched
+        assert result.solve and result.solve.segments == 1  # the agent had finished: never relaunched
 
 
 def test_resume_after_the_harness_is_killed_mid_solve(tiny_model: Path, demo_gsm8k: Path, isolated_env: Path) -> None:
@@ -135,7 +141,7 @@ def test_resume_after_the_harness_is_killed_mid_solve(tiny_model: Path, demo_gsm
     harness.wait()
     result = api.resume(isolated_env / "results" / config.run_id)
     assert result.status == "success", result.error
-    assert result.solve and result.solve["segments"] == 2 and result.solve["reason"] == "normal"
+    assert result.solve and result.solve.segments == 2 and result.solve.reason == "normal"
     state = json.loads(RunPaths(isolated_env / "results" / config.run_id).stage_started("solve").read_text())
     assert state["segments"][0]["reason"] == "interrupted" and state["segments"][0]["wall_seconds"] >= 0
 
@@ -163,14 +169,14 @@ def test_hostile_agent_changes_nothing_on_the_host(tiny_model: Path, demo_gsm8k:
     try:
         result = api.run(config_for(tiny_model, demo_gsm8k, command=command))
         assert result.status == "success", result.error
-        assert json.loads((isolated_env / "results" / result.run_id / "result.json").read_text())["submitted"]
+        assert json.loads((isolated_env / "results" / result.run_id / "result.json").read_text())["collect"]["submitted"]
         assert victim.read_text() == "original\n" and os.readlink(link) == "usr/bin"
         assert [path for path in escapes if os.path.lexists(path)] == []
         assert setting.read_text() == before
         run_dir = isolated_env / "results" / result.run_id
         leaked = [path for path in run_dir.rglob("*") if path.is_file() and secret.encode() in path.read_bytes()]
         assert leaked == []
-        collected = json.loads((run_dir / "stages" / "collect.json").read_text())["data"]
+        collected = json.loads((run_dir / "stages" / "collect.json").read_text())["record"]
         assert collected["dropped_links"] == [f"notes.txt -> {secret_file}"]  # never followed on the host
         assert f"{secret_file}: No such file or directory" in (run_dir / "agent" / "output.log").read_text()  # hidden
     finally:

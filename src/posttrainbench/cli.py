@@ -285,9 +285,9 @@ def resume(
 def _show_result(result: Any, as_json: bool) -> None:
     if as_json:
         return _print_json(result.model_dump(mode="json"))
-    solve = result.solve or {}
-    out.print(f"[bold]{escape(result.run_id)}[/]: {result.status}; agent ended {solve.get('reason', '?')} "
-              f"after {solve.get('wall_seconds', 0):.1f}s; final_model {'submitted' if result.submitted else 'missing'}; "
+    solve = result.solve
+    out.print(f"[bold]{escape(result.run_id)}[/]: {result.status}; agent ended {solve.reason if solve else '?'} "
+              f"after {solve.wall_seconds if solve and solve.wall_seconds else 0:.1f}s; final_model {'submitted' if result.submitted else 'missing'}; "
               f"accuracy {result.accuracy if result.accuracy is not None else '-'}", soft_wrap=True)
     if result.error:
         out.print(f"[red]{escape(result.error.stage)}: {escape(result.error.message)}[/]", soft_wrap=True)
@@ -303,9 +303,8 @@ def _exit_unless_succeeded(result: Any, run_dir: Path) -> None:
 def _failure_cause(result: Any, run_dir: Path) -> str:
     if result.error:
         return f"stage {result.error.stage}: {result.error.message.strip().splitlines()[0]}"
-    solve = result.solve or {}
-    code = solve.get("exit_code")
-    ending = f"{solve.get('reason', '?')}{f', exit code {code}' if code not in (None, 0) else ''}"
+    code = result.solve.exit_code if result.solve else None
+    ending = f"{result.solve.reason if result.solve else '?'}{f', exit code {code}' if code not in (None, 0) else ''}"
     log = RunPaths(run_dir).output_log
     last = next((line for line in reversed(tail_lines(log, 5)) if line.strip()), "(no output)")
     return f"the agent left no final_model (it ended {ending}); last line of {log}: {last}"

@@ -6,6 +6,7 @@ Anything that is not a ``PtbError`` is a bug in ptb and keeps its traceback.
 from __future__ import annotations
 
 from enum import IntEnum
+from pathlib import Path
 
 
 class ExitCode(IntEnum):
@@ -63,8 +64,11 @@ class SandboxUnavailableError(PtbError):
 class StageError(PtbError):
     """A trial stage failed in a way that stops the trial (recorded in result.json)."""
 
-    def __init__(self, stage: str, message: str):
+    def __init__(self, stage: str, message: str, log: Path | None = None):
         self.stage = stage
+        self.reason = message
+        self.log = log
+        """The log that explains the failure, where there is one."""
         super().__init__(f"stage {stage} failed: {message}")
 
 

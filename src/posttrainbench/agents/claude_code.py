@@ -16,7 +16,8 @@ from typing import Any, ClassVar
 
 from posttrainbench.agents.base import AgentContext, register_agent
 from posttrainbench.agents.scaffold import ScaffoldAgent, Secret
-from posttrainbench.agents.trace import Event, Trace, Usage, as_int, clip, json_lines, unparsed
+from posttrainbench.agents.trace import Event, Trace, as_int, clip, json_lines, unparsed
+from posttrainbench.results.schema import TokenUsage
 
 
 @register_agent
@@ -131,8 +132,8 @@ def _block_event(role: str, block: Any, tools: dict[str, str]) -> Event:
     return Event("other", raw=block)
 
 
-def _usage(runs: list[_Run]) -> Usage:
-    usage = Usage()
+def _usage(runs: list[_Run]) -> TokenUsage:
+    usage = TokenUsage()
     session_costs: dict[str | None, float] = {}
     for run in runs:
         result = run.result or {}

@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 from posttrainbench import settings
-from posttrainbench.agents.trace import Usage
+from posttrainbench.results.schema import TokenUsage
 from posttrainbench.errors import PtbError
 
 
@@ -24,7 +24,7 @@ class Price:
     output: float
     source: str = ""
 
-    def cost(self, usage: Usage) -> float | None:
+    def cost(self, usage: TokenUsage) -> float | None:
         if usage.input_tokens is None or usage.output_tokens is None:
             return None
         cached = usage.cached_input_tokens or 0

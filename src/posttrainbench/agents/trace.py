@@ -1,13 +1,6 @@
-"""One event log for every scaffold: the common event model, usage totals, and the readable transcript.
-
-Each scaffold's parser (``parse`` in its module) turns its raw JSON-lines output into ``Event``s:
-
-- ``message`` (role, text), ``reasoning`` (text);
-- ``tool_call`` (call_id, tool, input, command) and ``tool_result`` (call_id, exit_code, output, is_error),
-  one of each per call even where the scaffold reports a call on several lines;
-- ``error`` (text), ``usage`` (a token report as the scaffold gave it);
-- ``other``: anything else, kept whole in ``raw`` (unknown events are never dropped; a line that is not
-  JSON becomes ``other`` with the line as text, and the parse goes on).
+"""One event log for every scaffold: each scaffold's parser (``parse`` in its module) turns its raw JSON-lines
+output into common ``Event``s (``results/events.py``) and token totals; unknown events are never dropped (a
+line that is not JSON becomes ``other`` with the line as text, and the parse goes on).
 
 Lines may carry the ``[timestamp] `` prefix the harness adds to the agent's output log; it is stripped.
 """
@@ -17,60 +10,22 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-KINDS = ("message", "reasoning", "tool_call", "tool_result", "error", "usage", "other")
+from posttrainbench.results.events import Event, write_events
+from posttrainbench.results.schema import TokenUsage, TraceSummary
+
 _LOG_PREFIX = re.compile(r"^\[\d{4}-\d\d-\d\dT[^\]]*\] ")
 OUTPUT_LIMIT = 20_000
 """Characters of tool output kept per event (the raw log keeps everything)."""
 
 
 @dataclass
-class Event:
-    kind: str
-    text: str | None = None
-    role: str | None = None
-    tool: str | None = None
-    call_id: str | None = None
-    input: Any = None
-    command: str | None = None
-    exit_code: int | None = None
-    output: str | None = None
-    is_error: bool | None = None
-    time: str | None = None
-    raw: Any = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {key: value for key, value in asdict(self).items() if value is not None}
-
-
-@dataclass
-class Usage:
-    """Token totals of a trial, the same way for every scaffold: ``input_tokens`` counts every prompt token,
-    cached ones included (``cached_input_tokens`` are the cache reads among them); ``output_tokens`` counts
-    every generated token, reasoning included, as the APIs bill them (``reasoning_tokens`` are the reasoning
-    among them, where the scaffold says)."""
-
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-    cached_input_tokens: int | None = None
-    reasoning_tokens: int | None = None
-    cost_usd: float | None = None
-
-    def add(self, **counts: int | float | None) -> None:
-        for name, value in counts.items():
-            if value is not None:
-                setattr(self, name, (getattr(self, name) or 0) + value)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
 class Trace:
     events: list[Event] = field(default_factory=list)
-    usage: Usage = field(default_factory=Usage)
+    usage: TokenUsage = field(default_factory=TokenUsage)
     model: str | None = None
     session_id: str | None = None
     cost_source: str | None = None
@@ -84,13 +39,13 @@ class Trace:
             "unparsed_lines": sum(1 for e in self.events if e.kind == "other" and e.raw is None),
         }
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> TraceSummary:
         """What ``result.json`` keeps of the trace."""
-        return {"usage": self.usage.to_dict(), "cost_source": self.cost_source, **self.counts(), "model": self.model,
-                "session_id": self.session_id}
+        return TraceSummary(usage=self.usage, cost_source=self.cost_source, model=self.model, session_id=self.session_id,
+                            **self.counts())
 
     def to_json(self) -> dict[str, Any]:
-        return {"events": [e.to_dict() for e in self.events], "usage": self.usage.to_dict(), **self.summary()}
+        return {"events": [e.to_dict() for e in self.events], **self.summary().model_dump()}
 
 
 def json_lines(text: str) -> Iterator[tuple[dict[str, Any] | None, str]]:
@@ -152,3 +107,10 @@ def transcript(trace: Trace) -> str:
 def _indent(text: str, limit: int = 2000) -> str:
     text = text if len(text) <= limit else text[:limit] + " [...]"
     return "\n".join("     " + line for line in text.splitlines())
+
+
+def save_trace(trace: Trace, events: Path, transcript_file: Path) -> TraceSummary:
+    """Write the trace as common events and as a transcript; return what the result keeps of it."""
+    write_events(events, trace.events)
+    transcript_file.write_text(transcript(trace))
+    return trace.summary()

@@ -16,7 +16,8 @@ The layout, and how each part maps here:
   ``disallowed_model_judgement.txt`` become the audit verdicts: ``contamination detected`` /
   ``disallowed use detected`` are flags; a missing file or unexpected text is an ``error`` verdict, which
   the scoring treats as the original does (the base model's score counts). ``prompt.txt`` and the agent's
-  raw output ``solve_out.txt`` are copied into the run directory.
+  raw output ``solve_out.txt`` are copied into the run directory; where this project has a parser for the
+  agent's scaffold, the output is parsed into events and a transcript, as a trial's collect stage does.
 - The method ``baseline_zeroshot`` (or ``baseline``) holds the untouched models' runs: base models become
   ``base_zero_shot`` baselines, instruct models ``instruct`` baselines.
 """
@@ -33,17 +34,20 @@ from typing import Any
 
 from posttrainbench import __version__
 from posttrainbench.catalog import all_models
-from posttrainbench.errors import PtbError
+from posttrainbench.errors import PtbError, UnknownNameError
 from posttrainbench.fileio import iso_now, write_json_atomic
-from posttrainbench.trial.paths import RunPaths
 from posttrainbench.results import index
 from posttrainbench.results.index import Baseline
-from posttrainbench.results.schema import Result, Verdict
+from posttrainbench.results.schema import AuditRecord, CollectRecord, EvaluateRecord, Metrics, Result, SolveRecord, TraceSummary, Verdict
+from posttrainbench.trial.paths import RunPaths
+from posttrainbench.trial.stages.record import run_files
 
 BASELINE_METHODS = ("baseline_zeroshot", "baseline")
 _METHOD = re.compile(r"^(?P<agent>[^_]+)_(?P<config>.+?)_(?P<hours>\d+(?:\.\d+)?)h(?P<gpus>_\d+gpu)?(?P<suffix>(?:_.*)?)$")
 _SEED = re.compile(r"_(?:run|seed)(\d+)(?=_|$)")
 _RUN = re.compile(r"^(?P<benchmark>[^_]+)_(?P<org>[^_]+)_(?P<model>[^_]+)_(?P<id>\d+)$")
+UPSTREAM_AGENTS = {"claude": "claude-code", "gemini": "gemini-cli"}
+"""Agent names of the original's method folders that differ from this project's scaffold names."""
 VERDICT_TEXT = {
     "contamination": ("contamination_judgement.txt", "no contamination detected", "contamination detected"),
     "disallowed_model": ("disallowed_model_judgement.txt", "only allowed use detected", "disallowed use detected"),
@@ -113,9 +117,13 @@ def import_upstream(source: Path, results_root: Path, label_map: dict[str, str] 
         report.methods.append(method.name)
         for (benchmark, model), run in latest_runs(source / method.name, report).items():
             result = _result(method, seed, benchmark, model, run)
-            run_dir = results_root / result.run_id
-            _copy_run_files(run, RunPaths(run_dir))
-            write_json_atomic(RunPaths(run_dir).result, json.loads(result.model_dump_json()))
+            paths = RunPaths(results_root / result.run_id)
+            _copy_run_files(run, paths)
+            trace = _parse_trace(method.agent, paths)
+            result.collect = result.collect.model_copy(update={"trace": trace})  # type: ignore[union-attr]
+            result.files = run_files(paths)
+            write_json_atomic(paths.result, result.model_dump(mode="json"))
+            run_dir = paths.root
             imported.append((result, run_dir))
     index.upsert_many(results_root, imported)
     report.trials = len(imported)
@@ -149,9 +157,10 @@ def _result(method: Method, seed: int, benchmark: str, model: str, run: Path) ->
     return Result(
         run_id=f"upstream__{method.name}__{run.name}", status=status, label=method.label, agent=method.agent, model=model,  # type: ignore[arg-type]
         benchmark=benchmark, seed=seed, hours=method.hours, sandbox="upstream", device="cuda",
-        solve={"wall_seconds": wall, "budget_seconds": method.hours * 3600},
-        submitted=status == "success" or submitted, metrics=metrics if status == "success" else None,
-        verdicts=[_verdict(run, check) for check in VERDICT_TEXT], ptb_version=__version__, finished_at=iso_now(),
+        solve=SolveRecord(wall_seconds=wall, budget_seconds=method.hours * 3600),
+        collect=CollectRecord(submitted=status == "success" or submitted),
+        evaluation=EvaluateRecord(metrics=Metrics.model_validate(metrics)) if status == "success" else None,
+        audit=AuditRecord(verdicts=[_verdict(run, check) for check in VERDICT_TEXT]), ptb_version=__version__, finished_at=iso_now(),
         imported_from=str(run.resolve()),
     )
 
@@ -191,6 +200,23 @@ def _copy_run_files(run: Path, paths: RunPaths) -> None:
         shutil.copyfile(run / "prompt.txt", paths.prompt)
     if (run / "solve_out.txt").is_file():
         shutil.copyfile(run / "solve_out.txt", paths.output_log)
+
+
+def _parse_trace(agent: str, paths: RunPaths) -> TraceSummary | None:
+    """The agent's output parsed into events and a transcript, where this project has its scaffold's parser."""
+    import posttrainbench.agents  # noqa: F401  (registers the scaffolds)
+    from posttrainbench.agents.scaffold import ScaffoldAgent
+    from posttrainbench.agents.trace import save_trace
+    from posttrainbench.registry import lookup
+
+    try:
+        scaffold = lookup("agent", UPSTREAM_AGENTS.get(agent, agent))
+    except UnknownNameError:
+        return None
+    if not issubclass(scaffold, ScaffoldAgent) or not paths.output_log.is_file():
+        return None
+    trace = scaffold.parse(paths.output_log.read_text(errors="replace"))
+    return save_trace(trace, paths.events, paths.transcript)
 
 
 def _read_json(path: Path) -> Any:

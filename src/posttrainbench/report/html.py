@@ -5,6 +5,9 @@
   time-spent chart. The page renders from ``data.js`` with ``assets/report.js``; nothing is fetched.
 - ``runs/<run_id>.html``: one page per trial: its prompt, audit verdicts and evidence, metrics, usage, a
   timeline of the agent's actions and the readable transcript.
+
+A page shows what the trial's stages recorded: its ``Result`` and the run files the result names
+(``Result.files``); nothing is re-derived here.
 """
 
 from __future__ import annotations
@@ -17,21 +20,18 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from posttrainbench.agents.trace import Event, Trace, transcript
 from posttrainbench.catalog import get_benchmark
 from posttrainbench.fileio import tail_lines
-from posttrainbench.trial.paths import RunPaths
 from posttrainbench.report.scoring import Row, Weights
 from posttrainbench.report.tables import UNAUDITED_NOTE
+from posttrainbench.results.events import Event, read_events
 from posttrainbench.results.records import MARKER_CODES, MARKERS
-from posttrainbench.results.schema import Result
+from posttrainbench.results.schema import Metrics, Result, TokenUsage
 
 AGENT_LOG_TAIL = 40
 """Lines of the agent's log shown on the page of a trial that did not succeed."""
 TRANSCRIPT_LIMIT = 400_000
 """Characters of transcript shown on a run page (the run directory keeps all of it)."""
-UPSTREAM_AGENTS = {"claude": "claude-code", "gemini": "gemini-cli"}
-"""Agent names of the original's method folders that differ from this project's scaffold names."""
 
 
 def write_report(out: Path, rows: list[Row], weights: Weights, results: dict[str, tuple[Result, Path]]) -> Path:
@@ -66,15 +66,14 @@ def run_page_name(run_id: str) -> str:
 
 
 def run_page(result: Result, run_dir: Path) -> str:
-    paths = RunPaths(run_dir)
-    trace = _trace(result, paths)
-    solve = result.solve or {}
-    usage = ((solve.get("agent") or {}).get("trace") or {}).get("usage") or (trace.usage.to_dict() if trace else {})
-    wall, budget = solve.get("wall_seconds"), result.hours * 3600
+    files = result.files
+    events = read_events(run_dir / files.events) if files.events else None
+    usage = result.trace.usage if result.trace else TokenUsage()
+    wall, budget = (result.solve.wall_seconds if result.solve else None), result.hours * 3600
     facts = [
         ("status", result.status), ("accuracy", _pct(result.accuracy)), ("agent", result.agent), ("base model", result.model),
         ("benchmark", result.benchmark), ("seed", result.seed), ("submitted", "yes" if result.submitted else "no"),
-        ("agent ended", solve.get("reason", "-")),
+        ("agent ended", (result.solve.reason if result.solve else None) or "-"),
         ("time", "-" if wall is None else f"{wall / 3600:.2f} h of {result.hours:g} h ({100 * wall / budget:.0f}%)" if budget else f"{wall:.0f} s"),
         ("run id", result.run_id), ("imported from", result.imported_from or "-"),
     ]
@@ -84,76 +83,59 @@ def run_page(result: Result, run_dir: Path) -> str:
         f'<p><a href="../index.html">&larr; leaderboard</a></p><h1>{_e(result.label)}</h1>',
         f'<p class="sub">{_e(result.model)} &middot; {_e(result.benchmark)} &middot; seed {result.seed}</p>',
         _table(["", ""], [[k, v] for k, v in facts], "facts"),
-        _failure(result, paths),
+        _failure(result, run_dir),
         "<h2>Audit verdicts</h2>",
         _table(["check", "verdict", "evidence"], [[v.check, _badge(v.verdict), v.evidence] for v in result.verdicts], "verdicts", raw=(1,))
         if result.verdicts else "<p>No audit verdicts.</p>",
         "<h2>Metrics</h2>", _metrics(result.metrics),
         "<h2>Usage</h2>", _table(["tokens in", "cached", "out", "reasoning", "cost (USD)"],
-                                 [[_num(usage.get(k)) for k in ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_tokens", "cost_usd")]], "usage"),
-        "<h2>Prompt</h2>", f"<pre class=\"prompt\">{_e(paths.prompt.read_text(errors='replace')) if paths.prompt.is_file() else 'No prompt recorded.'}</pre>",
-        "<h2>Timeline</h2>", _timeline(trace.events) if trace else "<p>No agent trace.</p>",
-        "<h2>Transcript</h2>", _transcript(trace, paths),
+                                 [[_num(getattr(usage, k)) for k in ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_tokens", "cost_usd")]], "usage"),
+        "<h2>Prompt</h2>", f"<pre class=\"prompt\">{_e(_read(run_dir, files.prompt) or 'No prompt recorded.')}</pre>",
+        "<h2>Timeline</h2>", _timeline(events) if events is not None else "<p>No agent trace.</p>",
+        "<h2>Transcript</h2>", _transcript(_read(run_dir, files.transcript)),
     ]
     return _page(f"{result.label} · {result.model} · {result.benchmark}", "\n".join(body), "../")
 
 
-def _metrics(metrics: dict[str, Any] | None) -> str:
+def _read(run_dir: Path, relative: str | None) -> str:
+    """A run file the result names ('' when it names none or the file is gone)."""
+    path = run_dir / relative if relative else None
+    return path.read_text(errors="replace") if path and path.is_file() else ""
+
+
+def _metrics(metrics: Metrics | None) -> str:
     """The metrics without the per-sample scores and each repeat's own metrics, which stay in result.json."""
     if not metrics:
         return "<p>No metrics.</p>"
-    shown = {key: value for key, value in metrics.items() if key not in ("sample_scores", "runs")}
-    note = f"<p class=\"sub\">Per-sample scores of {len(metrics['sample_scores'])} samples are in result.json.</p>" if metrics.get("sample_scores") else ""
+    shown = metrics.model_dump(mode="json", exclude={"sample_scores", "runs"}, exclude_none=True)
+    samples = metrics.extra().get("sample_scores")
+    note = f"<p class=\"sub\">Per-sample scores of {len(samples)} samples are in result.json.</p>" if samples else ""
     return f"<pre>{_e(json.dumps(shown, indent=2))}</pre>{note}"
 
 
-def _failure(result: Result, paths: RunPaths) -> str:
+def _failure(result: Result, run_dir: Path) -> str:
     """Why a trial did not succeed, on its page: the error, the failed stage's log and the end of the agent's log."""
     if result.status == "success":
         return ""
-    solve = result.solve or {}
+    solve = result.solve
     if result.error:
         why = f"{result.error.stage}: {result.error.message}"
     else:
-        code = solve.get("exit_code")
-        why = (f"{result.status}: the agent left no final_model; it ended {solve.get('reason', '?')}"
+        code = solve.exit_code if solve else None
+        why = (f"{result.status}: the agent left no final_model; it ended {(solve.reason if solve else None) or '?'}"
                + ("" if code is None else f" (exit code {code})"))
     parts = ['<section class="failure"><h2>Why it failed</h2>', f'<p class="message">{_e(why)}</p>']
-    agent_log = str(paths.output_log.relative_to(paths.root))
+    agent_log = result.files.output_log
     if result.error and result.error.log_tail and result.error.log != agent_log:
         parts.append(f"<h3>Last lines of {_e(result.error.log)}</h3>{_log_block(result.error.log_tail)}")
-    tail = tail_lines(paths.output_log, AGENT_LOG_TAIL)
+    tail = tail_lines(run_dir / agent_log, AGENT_LOG_TAIL) if agent_log else []
     parts.append(f"<h3>Last {len(tail)} lines of {_e(agent_log)}</h3>{_log_block(tail, 'agent-log')}"
-                 if tail else f"<p>No agent log ({_e(agent_log)} is missing or empty).</p>")
+                 if tail else "<p>No agent log (the agent wrote nothing, or its log is missing).</p>")
     return "".join(parts) + "</section>"
 
 
 def _log_block(lines: list[str], cls: str = "") -> str:
     return f'<pre class="log-tail {cls}">' + _e("\n".join(lines)) + "</pre>"
-
-
-def _trace(result: Result, paths: RunPaths) -> Trace | None:
-    """The run's event log: ``agent/events.jsonl``, or parsed from the raw output where a parser exists."""
-    events_file = paths.events
-    if events_file.is_file():
-        trace = Trace()
-        for line in events_file.read_text(errors="replace").splitlines():
-            try:
-                trace.events.append(Event(**json.loads(line)))
-            except (ValueError, TypeError):
-                continue
-        return trace
-    from posttrainbench.agents.scaffold import ScaffoldAgent
-    from posttrainbench.registry import lookup
-
-    name = UPSTREAM_AGENTS.get(result.agent, result.agent)
-    try:
-        cls = lookup("agent", name)
-    except Exception:  # noqa: BLE001 - not a scaffold agent: no parser
-        return None
-    if not isinstance(cls, type) or not issubclass(cls, ScaffoldAgent) or not paths.output_log.is_file():
-        return None
-    return cls.parse(paths.output_log.read_text(errors="replace"))
 
 
 def _timeline(events: list[Event]) -> str:
@@ -169,9 +151,7 @@ def _timeline(events: list[Event]) -> str:
     return f'<ol class="timeline">{"".join(items)}</ol>' if items else "<p>The trace has no events.</p>"
 
 
-def _transcript(trace: Trace | None, paths: RunPaths) -> str:
-    file = paths.transcript
-    text = file.read_text(errors="replace") if file.is_file() else transcript(trace) if trace else ""
+def _transcript(text: str) -> str:
     if not text:
         return "<p>No transcript.</p>"
     note = f"<p>Showing the first {TRANSCRIPT_LIMIT:,} characters of {len(text):,}.</p>" if len(text) > TRANSCRIPT_LIMIT else ""

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-from posttrainbench.results.schema import Result
+from posttrainbench.results.schema import Result, TokenUsage
 
 MARKERS = {
     "not_submitted": "no final_model (or no trial): the base model's score counts",
@@ -46,15 +44,14 @@ class TrialRecord:
 
     @classmethod
     def from_result(cls, result: Result, run_dir: str) -> TrialRecord:
-        solve = result.solve or {}
-        usage = ((solve.get("agent") or {}).get("trace") or {}).get("usage") or {}
+        usage = result.trace.usage if result.trace else TokenUsage()
         return cls(
             run_id=result.run_id, label=result.label, agent=result.agent, model=result.model, benchmark=result.benchmark,
             seed=result.seed, hours=result.hours, status=result.status, accuracy=result.accuracy,
-            stderr=_number((result.metrics or {}).get("stderr")), markers=markers_of(result),
+            stderr=result.metrics.stderr if result.metrics else None, markers=markers_of(result),
             unaudited=any(v.verdict == "unknown" for v in result.verdicts),
-            wall_seconds=_number(solve.get("wall_seconds")), input_tokens=_int(usage.get("input_tokens")),
-            output_tokens=_int(usage.get("output_tokens")), cost_usd=_number(usage.get("cost_usd")),
+            wall_seconds=result.solve.wall_seconds if result.solve else None, input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens, cost_usd=usage.cost_usd,
             finished_at=result.finished_at, run_dir=run_dir,
         )
 
@@ -81,10 +78,3 @@ def markers_of(result: Result) -> tuple[str, ...]:
             markers.append("audit_error")
     return tuple(markers)
 
-
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _int(value: Any) -> int | None:
-    return int(value) if isinstance(value, int) and not isinstance(value, bool) else None

@@ -1,37 +1,51 @@
-"""The trial: prepare, preflight, solve, collect, audit, evaluate, record, in that order (``STAGE_RUNS``).
+"""The trial: prepare, preflight, solve, collect, audit, evaluate, record, in that order (``PIPELINE``).
 
-Each stage is one module of ``trial/stages`` with one entry point, ``run(context)``, that returns what it
-found. The machine writes that, with the stage's timing, as the stage's done-marker
-(``stages/<stage>.json``), last and atomically. A stage that fails raises ``StageError``; the machine
-writes ``stages/failure.json`` and skips to ``record``. Running a trial again (``ptb resume``) skips every
-stage that has a marker, so a crash or preemption at any point loses at most the stage in progress.
+Each stage is one module of ``trial/stages`` with one entry point, ``run(context)``, that returns a typed
+record (``results/schema.py``). The machine writes that record, with the stage's timing, as the stage's
+done-marker (``stages/<stage>.json``), last and atomically. A stage that fails raises ``StageError``; the
+machine writes a ``StageFailure`` to ``stages/failure.json`` and skips to ``record``. Running a trial again
+(``ptb resume``) skips every stage that has a marker, so a crash or preemption at any point loses at most
+the stage in progress.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from posttrainbench.config import TrialConfig
 from posttrainbench.errors import CorruptFileError, PtbError, StageError
-from posttrainbench.fileio import iso_now, read_model, write_json_atomic
-from posttrainbench.results.schema import Result
+from posttrainbench.fileio import iso_now, read_model, tail_lines, write_json_atomic
+from posttrainbench.results import schema
+from posttrainbench.results.schema import Result, StageFailure, StageMarker
 from posttrainbench.trial.context import Context
 from posttrainbench.trial.paths import STAGES, RunPaths
 from posttrainbench.trial.stages import audit, collect, evaluate, preflight, prepare, record, solve
 
-STAGE_RUNS: dict[str, Callable[[Context], dict[str, Any]]] = {
-    "prepare": prepare.run,
-    "preflight": preflight.run,
-    "solve": solve.run,
-    "collect": collect.run,
-    "audit": audit.run,
-    "evaluate": evaluate.run,
-    "record": record.run,
-}
-assert tuple(STAGE_RUNS) == STAGES
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    run: Callable[[Context], Any]
+    record: type[BaseModel]
+    """What ``run`` returns, and its done-marker holds."""
+
+
+PIPELINE = (
+    Stage("prepare", prepare.run, schema.PrepareRecord),
+    Stage("preflight", preflight.run, schema.PreflightRecord),
+    Stage("solve", solve.run, schema.SolveRecord),
+    Stage("collect", collect.run, schema.CollectRecord),
+    Stage("audit", audit.run, schema.AuditRecord),
+    Stage("evaluate", evaluate.run, schema.EvaluateRecord),
+    Stage("record", record.run, schema.RecordRecord),
+)
+assert tuple(stage.name for stage in PIPELINE) == STAGES
 
 ProgressFn = Callable[[str, str], None]
 
@@ -47,6 +61,7 @@ class Trial:
     def __init__(self, config: TrialConfig, run_dir: Path, progress: ProgressFn = quiet):
         self.config = config
         self.paths = RunPaths(run_dir)
+        self.context = Context(config, self.paths)
         self.progress = progress
 
     @classmethod
@@ -68,16 +83,10 @@ class Trial:
             raise PtbError(f"{run_dir} is not a run directory (no config.json)")
         return cls(TrialConfig.load(paths.config), run_dir, progress)
 
-    # -- machinery ----------------------------------------------------------------------------------
-
-    @property
-    def context(self) -> Context:
-        return Context(self.config, self.paths)
-
     def done(self, stage: str) -> bool:
         return self.context.done(stage)
 
-    def failure(self) -> dict[str, Any] | None:
+    def failure(self) -> StageFailure | None:
         return self.context.failure()
 
     def run(self) -> Result:
@@ -87,11 +96,11 @@ class Trial:
         self.paths.failure.unlink(missing_ok=True)
         if not all(self.done(stage) for stage in STAGES[:-1]):
             self.paths.stage_marker("record").unlink(missing_ok=True)
-        for stage in STAGES:
-            if self.done(stage):
-                self.progress(stage, "skipped (done)")
+        for stage in PIPELINE:
+            if self.done(stage.name):
+                self.progress(stage.name, "skipped (done)")
                 continue
-            if self.failure() is not None and stage != "record":
+            if self.paths.failure.is_file() and stage.name != "record":
                 continue
             self._run_stage(stage)
         return self._read_result()
@@ -103,21 +112,23 @@ class Trial:
             marker = self.paths.stage_marker("record").relative_to(self.paths.root)
             raise PtbError(f"{error} (delete it and {marker}, then resume to write it again)") from None
 
-    def _run_stage(self, stage: str) -> None:
-        self.progress(stage, "started")
+    def _run_stage(self, stage: Stage) -> None:
+        self.progress(stage.name, "started")
         started_at, started = iso_now(), time.monotonic()
         try:
-            data = STAGE_RUNS[stage](self.context)
+            record = stage.run(self.context)
         except StageError as error:
-            write_json_atomic(
-                self.paths.failure,
-                {"stage": stage, "message": str(error).removeprefix(f"stage {stage} failed: ")},
-            )
-            self.progress(stage, f"failed: {error}")
+            self._write_failure(stage.name, error)
+            self.progress(stage.name, f"failed: {error}")
             return
+        assert isinstance(record, stage.record), f"stage {stage.name} returned {type(record).__name__}"
         seconds = round(time.monotonic() - started, 3)
-        write_json_atomic(
-            self.paths.stage_marker(stage),
-            {"stage": stage, "started_at": started_at, "finished_at": iso_now(), "seconds": seconds, "data": data},
-        )
-        self.progress(stage, f"done in {seconds:.1f}s")
+        marker = StageMarker[stage.record](stage=stage.name, started_at=started_at, finished_at=iso_now(),  # type: ignore[name-defined]
+                                           seconds=seconds, record=record)
+        write_json_atomic(self.paths.stage_marker(stage.name), marker.model_dump(mode="json"))
+        self.progress(stage.name, f"done in {seconds:.1f}s")
+
+    def _write_failure(self, stage: str, error: StageError) -> None:
+        log = error.log.relative_to(self.paths.root).as_posix() if error.log else None
+        failure = StageFailure(stage=stage, message=error.reason, log=log, log_tail=tail_lines(error.log) if error.log else [])
+        write_json_atomic(self.paths.failure, failure.model_dump(mode="json"))

@@ -1,13 +1,22 @@
-"""What every stage gets: the trial's configuration and run directory, and what earlier stages recorded."""
+"""What every stage gets: the trial's configuration, its run directory, the agent and the sandbox (each built
+once, when a stage first asks), and the records earlier stages wrote."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from typing import TypeVar
 
+from pydantic import BaseModel
+
+from posttrainbench.agents import Agent, create_agent
 from posttrainbench.config import TrialConfig
-from posttrainbench.fileio import read_json
+from posttrainbench.fileio import read_model
+from posttrainbench.results.schema import StageFailure, StageMarker, StageTiming
+from posttrainbench.sandbox import Sandbox, get_sandbox
 from posttrainbench.trial.paths import RunPaths
+
+RecordT = TypeVar("RecordT", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -15,12 +24,26 @@ class Context:
     config: TrialConfig
     paths: RunPaths
 
+    @cached_property
+    def agent(self) -> Agent:
+        return create_agent(self.config.agent, **self.config.agent_args)
+
+    @cached_property
+    def sandbox(self) -> Sandbox:
+        return get_sandbox(self.config.sandbox)
+
     def done(self, stage: str) -> bool:
         return self.paths.stage_marker(stage).is_file()
 
-    def marker(self, stage: str) -> dict[str, Any]:
-        """The done-marker of a finished stage: its timing and, under ``data``, what it returned."""
-        return read_json(self.paths.stage_marker(stage))  # type: ignore[no-any-return]
+    def timing(self, stage: str) -> StageTiming:
+        """When a finished stage ran, from its done-marker."""
+        return read_model(self.paths.stage_marker(stage), StageTiming)
 
-    def failure(self) -> dict[str, Any] | None:
-        return read_json(self.paths.failure) if self.paths.failure.is_file() else None
+    def record(self, stage: str, record: type[RecordT]) -> RecordT | None:
+        """What a finished stage recorded; None when it has not finished."""
+        if not self.done(stage):
+            return None
+        return read_model(self.paths.stage_marker(stage), StageMarker[record]).record  # type: ignore[valid-type]
+
+    def failure(self) -> StageFailure | None:
+        return read_model(self.paths.failure, StageFailure) if self.paths.failure.is_file() else None

@@ -1,4 +1,6 @@
-"""Stage collect: take ``final_model`` out of the workspace and prune weight files from what remains."""
+"""Stage collect: turn what the agent left into records. It takes ``final_model`` out of the workspace, prunes
+weight files from what remains, and parses the agent's output log into common events (``agent/events.jsonl``)
+and a transcript (``agent/transcript.txt``), for agents with a trace parser."""
 
 from __future__ import annotations
 
@@ -6,9 +8,11 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from posttrainbench import settings
+from posttrainbench.agents import Agent
+from posttrainbench.agents.trace import save_trace
+from posttrainbench.results.schema import CollectRecord, TraceSummary
 from posttrainbench.trial.context import Context
 from posttrainbench.trial.paths import RunPaths
 
@@ -19,7 +23,7 @@ def _tree_bytes(root: Path) -> int:
     return sum(path.stat().st_size for path in root.rglob("*") if path.is_file() and not path.is_symlink())
 
 
-def collect(paths: RunPaths, trusted: list[Path]) -> dict[str, Any]:
+def collect(paths: RunPaths, trusted: list[Path]) -> CollectRecord:
     """Move (same filesystem: instant) or copy ``workspace/final_model`` to the run directory.
 
     The agent's symbolic links are followed only into the workspace and ``trusted`` folders (the base
@@ -53,15 +57,15 @@ def collect(paths: RunPaths, trusted: list[Path]) -> dict[str, Any]:
             pruned_bytes += path.stat().st_size
             pruned.append(str(path.relative_to(paths.workspace)))
             path.unlink()
-    return {
-        "submitted": submitted,
-        "final_model_bytes": _tree_bytes(target) if submitted else None,
-        "final_model_files": sorted(p.name for p in target.iterdir()) if submitted else [],
-        "pruned_weight_files": len(pruned),
-        "pruned_bytes": pruned_bytes,
-        "pruned_examples": pruned[:20],
-        "dropped_links": dropped[:20],
-    }
+    return CollectRecord(
+        submitted=submitted,
+        final_model_bytes=_tree_bytes(target) if submitted else None,
+        final_model_files=sorted(p.name for p in target.iterdir()) if submitted else [],
+        pruned_weight_files=len(pruned),
+        pruned_bytes=pruned_bytes,
+        pruned_examples=pruned[:20],
+        dropped_links=dropped[:20],
+    )
 
 
 def _replace_atomically(target: Path, fill: Callable[[Path], None]) -> None:
@@ -82,6 +86,15 @@ def _describe(links: list[Path]) -> list[str]:
     return [f"{link.name} -> {os.readlink(link)}" for link in links]
 
 
-def run(context: Context) -> dict[str, Any]:
+def parse_trace(agent: Agent, paths: RunPaths) -> TraceSummary | None:
+    """Write the agent's common event log and transcript next to its raw log; return the summary."""
+    if not paths.output_log.exists():
+        return None
+    trace = agent.parse_trace(paths.output_log.read_text(errors="replace"))
+    return None if trace is None else save_trace(trace, paths.events, paths.transcript)
+
+
+def run(context: Context) -> CollectRecord:
     # the base model and the HF cache: folders the agent's links may point into
-    return collect(context.paths, trusted=[Path(context.config.model.path), settings.hf_home()])
+    record = collect(context.paths, trusted=[Path(context.config.model.path), settings.hf_home()])
+    return record.model_copy(update={"trace": parse_trace(context.agent, context.paths)})

@@ -19,7 +19,8 @@ from posttrainbench.errors import ERROR_PREFIX, StageError
 from posttrainbench.evaluation.chat_templates import default_source
 from posttrainbench.evaluation.eval_settings import EvalSettings, run_eval_process
 from posttrainbench.evaluation.judge import DEFAULT_BASE_URL, DEFAULT_MODEL, JudgeSettings
-from posttrainbench.fileio import iso_now, read_json, tail_lines, write_json_atomic
+from posttrainbench.fileio import iso_now, read_json, read_model, tail_lines, write_json_atomic
+from posttrainbench.results.schema import CollectRecord, EvaluateRecord, Metrics
 from posttrainbench.trial.context import Context
 from posttrainbench.trial.paths import RunPaths
 
@@ -52,13 +53,13 @@ def eval_settings(config: TrialConfig, model_path: Path, max_tokens: int) -> Eva
                         chat_template=evaluation.chat_template or default_source(), judge=judge)
 
 
-def run_ladder(config: TrialConfig, paths: RunPaths) -> dict[str, Any]:
+def run_ladder(config: TrialConfig, paths: RunPaths) -> Metrics:
     """Return the metrics of the first successful attempt; raise ``StageError`` when every attempt fails."""
     paths.evaluation_dir.mkdir(parents=True, exist_ok=True)
     plan = _attempt_plan(config)
     done = _done_attempts(paths)
     if done and done[-1]["ok"] and paths.metrics.is_file():
-        return read_json(paths.metrics)  # type: ignore[no-any-return]  # crashed after success: keep it
+        return read_model(paths.metrics, Metrics)  # crashed after success: keep it
     for index in range(len(done), len(plan)):
         attempt, cap = index + 1, plan[index]
         log = paths.attempt_log(attempt)
@@ -78,12 +79,13 @@ def run_ladder(config: TrialConfig, paths: RunPaths) -> dict[str, Any]:
         with open(paths.attempts, "a") as handle:
             handle.write(json.dumps(record) + "\n")
         if ok:
-            metrics = {**read_json(output), "attempt": attempt, "attempts_planned": len(plan)}
-            write_json_atomic(paths.metrics, metrics)
+            metrics = Metrics.model_validate({**read_json(output), "attempt": attempt, "attempts_planned": len(plan)})
+            write_json_atomic(paths.metrics, metrics.model_dump(mode="json"))
             return metrics
     last = _done_attempts(paths)[-1] if plan else None
     reason = failure_reason(last, paths) if last else "no attempt planned"
-    raise StageError("evaluate", f"all {len(plan)} evaluation attempts failed; last: {reason}")
+    raise StageError("evaluate", f"all {len(plan)} evaluation attempts failed; last: {reason}",
+                     log=paths.root / last["log"] if last else None)
 
 
 def failure_reason(attempt: dict[str, Any], paths: RunPaths) -> str:
@@ -100,7 +102,8 @@ def failure_reason(attempt: dict[str, Any], paths: RunPaths) -> str:
     return f"the evaluator exited with code {attempt['exit_code']} and no output"
 
 
-def run(context: Context) -> dict[str, Any]:
-    if not context.marker("collect")["data"]["submitted"]:
-        return {"skipped": "the agent left no final_model"}
-    return {"metrics": run_ladder(context.config, context.paths)}
+def run(context: Context) -> EvaluateRecord:
+    collected = context.record("collect", CollectRecord)
+    if collected is None or not collected.submitted:
+        return EvaluateRecord(skipped="the agent left no final_model")
+    return EvaluateRecord(metrics=run_ladder(context.config, context.paths))

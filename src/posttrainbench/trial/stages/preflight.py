@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from typing import Any
 
-from posttrainbench.agents import create_agent
 from posttrainbench.config import TrialConfig
 from posttrainbench.errors import StageError
-from posttrainbench.sandbox import get_sandbox
+from posttrainbench.results.schema import Gpu, PreflightRecord
 from posttrainbench.trial.context import Context
 
 
@@ -21,10 +19,10 @@ def _smi(*query: str) -> list[list[str]]:
     return [[cell.strip() for cell in line.split(",")] for line in out.stdout.strip().splitlines() if line.strip()]
 
 
-def check(config: TrialConfig) -> dict[str, Any]:
+def check(config: TrialConfig) -> PreflightRecord:
     """Return what was found; raise ``StageError`` with the reason when the machine cannot run the trial."""
     if config.device == "cpu":
-        return {"device": "cpu", "note": "CPU-only mode (tests and demos): no GPU checks"}
+        return PreflightRecord(device="cpu", note="CPU-only mode (tests and demos): no GPU checks")
     if shutil.which("nvidia-smi") is None:
         raise StageError("preflight", "no nvidia-smi on PATH: no usable NVIDIA GPU (use --device cpu for a demo)")
     gpus = _smi("--query-gpu=index,name,memory.used,memory.total")
@@ -33,16 +31,16 @@ def check(config: TrialConfig) -> dict[str, Any]:
     busy = _smi("--query-compute-apps=pid,used_memory")
     if busy:
         raise StageError("preflight", f"GPU busy: {len(busy)} compute process(es) already running: {busy[:3]}")
-    return {"device": "cuda", "gpus": [dict(zip(("index", "name", "memory_used", "memory_total"), g, strict=False)) for g in gpus]}
+    return PreflightRecord(device="cuda", gpus=[Gpu(index=g[0], name=g[1], memory_used=g[2], memory_total=g[3]) for g in gpus])
 
 
-def run(context: Context) -> dict[str, Any]:
+def run(context: Context) -> PreflightRecord:
     config = context.config
-    problem = get_sandbox(config.sandbox).problem()
+    problem = context.sandbox.problem()
     if problem:
         raise StageError("preflight", f"sandbox {config.sandbox}: {problem}")
-    agent = create_agent(config.agent, **config.agent_args)
+    agent = context.agent
     problem = agent.problem()
     if problem:
         raise StageError("preflight", f"agent {config.agent}: {problem}")
-    return {**check(config), "agent_cli_version": agent.version(), "agent_version_note": agent.version_note()}
+    return check(config).model_copy(update={"agent_cli_version": agent.version(), "agent_version_note": agent.version_note()})

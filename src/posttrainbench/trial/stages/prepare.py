@@ -6,7 +6,6 @@ import json
 import os
 import sys
 from importlib import resources
-from typing import Any
 
 from posttrainbench import prompt as prompt_mod
 from posttrainbench.agents import agent_prompt_note
@@ -14,6 +13,7 @@ from posttrainbench.catalog import FAMILIES, get_benchmark
 from posttrainbench.config import TrialConfig
 from posttrainbench.evaluation.chat_templates import default_source
 from posttrainbench.fileio import sha256_file, write_json_atomic, write_text_atomic
+from posttrainbench.results.schema import PrepareRecord
 from posttrainbench.trial.context import Context
 from posttrainbench.trial.paths import RunPaths
 
@@ -112,6 +112,6 @@ def write_deadline(paths: RunPaths, deadline_epoch: float) -> None:
     write_text_atomic(paths.workspace / DEADLINE_FILE, f"{int(deadline_epoch)}\n")
 
 
-def run(context: Context) -> dict[str, Any]:
+def run(context: Context) -> PrepareRecord:
     """Stage prepare: the workspace and its manifest."""
-    return {"manifest_files": len(build_workspace(context.config, context.paths))}
+    return PrepareRecord(manifest_files=len(build_workspace(context.config, context.paths)))

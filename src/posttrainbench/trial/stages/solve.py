@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import os
 import shutil
 import sys
@@ -12,16 +11,16 @@ from pathlib import Path
 from typing import Any
 
 from posttrainbench import settings
-from posttrainbench.agents import Agent, AgentContext, create_agent
-from posttrainbench.agents.trace import transcript
+from posttrainbench.agents import AgentContext
 from posttrainbench.config import TrialConfig
 from posttrainbench.errors import StageError
 from posttrainbench.fileio import iso_now, read_json, write_json_atomic
 from posttrainbench.monitor import SystemMonitor
+from posttrainbench.process import ExitInfo, run_with_deadline
+from posttrainbench.results.schema import Reprompt, SolveRecord
+from posttrainbench.sandbox import LaunchSpec, Sandbox
 from posttrainbench.trial.context import Context
 from posttrainbench.trial.paths import RunPaths
-from posttrainbench.process import ExitInfo, run_with_deadline
-from posttrainbench.sandbox import LaunchSpec, Sandbox, get_sandbox
 from posttrainbench.trial.stages.prepare import PROMPT_FILE, write_deadline
 
 # Host variables any agent may see; credentials come only through the agent's declared names.
@@ -66,8 +65,9 @@ def _readonly_paths(config: TrialConfig) -> list[Path]:
     return [] if model.is_relative_to(settings.hf_home().resolve()) else [model]
 
 
-def solve(config: TrialConfig, paths: RunPaths) -> dict[str, Any]:
-    """Run (or, after a crash, continue) the agent; return the solve record for the stage marker."""
+def run(context: Context) -> SolveRecord:
+    """Run (or, after a crash, continue) the agent; return how it ended."""
+    config, paths = context.config, context.paths
     state_file = paths.stage_started("solve")
     if state_file.exists():
         state = read_json(state_file)
@@ -85,21 +85,16 @@ def solve(config: TrialConfig, paths: RunPaths) -> dict[str, Any]:
         if time.time() < state["hard_deadline"]:
             segments.append({"reason": "running", "start": time.time(), "wall_seconds": 0.0})
             write_json_atomic(state_file, state)
-            info = _launch(config, paths, state, segment=len(segments) - 1)
+            info = _launch(context, state, segment=len(segments) - 1)
             segments[-1] = {"start": segments[-1]["start"], **info.to_dict()}
     write_json_atomic(state_file, state)
-    last = {key: value for key, value in segments[-1].items() if key != "start"}
-    agent = create_agent(config.agent, **config.agent_args)
-    return {
-        **last,
-        "agent": {**agent.describe(), "reprompts": state.get("reprompts", []), "trace": parse_agent_trace(agent, paths)},
-        "wall_seconds": round(sum(s["wall_seconds"] for s in segments), 3),
-        "segments": len(segments),
-        "started_at": state["started_at"],
-        "ended_at": iso_now(),
-        "budget_seconds": config.hours * 3600,
-        "sandbox": config.sandbox,
-    }
+    last = segments[-1]
+    return SolveRecord(
+        reason=last["reason"], exit_code=last.get("exit_code"), signal=last.get("signal"),
+        wall_seconds=round(sum(s["wall_seconds"] for s in segments), 3), budget_seconds=config.hours * 3600,
+        segments=len(segments), started_at=state["started_at"], ended_at=iso_now(), sandbox=config.sandbox,
+        agent_settings=context.agent.describe(), reprompts=[Reprompt(**r) for r in state.get("reprompts", [])],
+    )
 
 
 def _scratch(config: TrialConfig, segment: int) -> Path:
@@ -111,9 +106,8 @@ def _last_sign_of_life(paths: RunPaths) -> float:
     return max(times)
 
 
-def _launch(config: TrialConfig, paths: RunPaths, state: dict[str, Any], segment: int) -> ExitInfo:
-    sandbox = get_sandbox(config.sandbox)
-    agent = create_agent(config.agent, **config.agent_args)
+def _launch(context: Context, state: dict[str, Any], segment: int) -> ExitInfo:
+    config, paths, sandbox, agent = context.config, context.paths, context.sandbox, context.agent
     for earlier in range(segment):  # layers left behind by a launch whose harness was killed
         shutil.rmtree(_scratch(config, earlier), ignore_errors=True)
     scratch = _scratch(config, segment)
@@ -168,7 +162,7 @@ def _run_in_sandbox(sandbox: Sandbox, spec: LaunchSpec, *, log: Path, **options:
             first = handle.readline().decode(errors="replace").rstrip("\n")
         why = sandbox.launch_failure(first.split("] ", 1)[-1])
         if why is not None:
-            raise StageError("solve", f"the {sandbox.name} sandbox could not start the agent ({spec.argv[0]}): {why}")
+            raise StageError("solve", f"the {sandbox.name} sandbox could not start the agent ({spec.argv[0]}): {why}", log=log)
     return info
 
 
@@ -187,21 +181,3 @@ def _note_reprompt(paths: RunPaths, state: dict[str, Any], argv: list[str]) -> N
     write_json_atomic(paths.stage_started("solve"), state)
     with open(paths.output_log, "a") as log:
         log.write(f"[{iso_now()}] ptb: the agent stopped with {remaining / 60:.1f} min left; resuming it\n")
-
-
-def parse_agent_trace(agent: Agent, paths: RunPaths) -> dict[str, Any] | None:
-    """Write the agent's common event log and transcript next to its raw log; return the summary."""
-    if not paths.output_log.exists():
-        return None
-    trace = agent.parse_trace(paths.output_log.read_text(errors="replace"))
-    if trace is None:
-        return None
-    with open(paths.events, "w") as out:
-        for event in trace.events:
-            out.write(json.dumps(event.to_dict(), ensure_ascii=False) + "\n")
-    paths.transcript.write_text(transcript(trace))
-    return trace.summary()
-
-
-def run(context: Context) -> dict[str, Any]:
-    return solve(context.config, context.paths)
