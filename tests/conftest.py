@@ -17,6 +17,9 @@ import pytest
 
 from posttrainbench.sandbox.bubblewrap import _probe
 
+TESTS = Path(__file__).parent
+"""The tests folder: test modules mirror the package layout below it; helpers, fakes and fixtures sit here."""
+
 
 @functools.cache
 def bwrap_problem() -> str | None:

@@ -35,6 +35,23 @@ def test_the_evaluator_imports_nothing_from_the_trial() -> None:
     assert crossings("evaluation", ("posttrainbench.trial", "posttrainbench.config", "posttrainbench.agents", "posttrainbench.api")) == []
 
 
+def test_the_report_renders_from_results_alone() -> None:
+    """A run page shows what the stages recorded; nothing in report/ re-derives it from the trial or the agents."""
+    assert crossings("report", ("posttrainbench.trial", "posttrainbench.agents", "posttrainbench.config", "posttrainbench.api",
+                                "posttrainbench.sandbox", "posttrainbench.importers")) == []
+
+
+def test_results_import_nothing_that_writes_or_renders_them() -> None:
+    assert crossings("results", ("posttrainbench.trial", "posttrainbench.agents", "posttrainbench.config", "posttrainbench.api",
+                                 "posttrainbench.report", "posttrainbench.importers")) == []
+
+
+def test_tests_mirror_the_package_layout() -> None:
+    tests = Path(__file__).parent
+    folders = sorted({path.parent.relative_to(tests) for path in tests.rglob("test_*.py")} - {Path(".")})
+    assert folders and [folder for folder in folders if not (PACKAGE / folder).is_dir()] == []
+
+
 def test_the_rule_sees_an_import_inside_a_function(tmp_path: Path) -> None:
     (tmp_path / "evaluation").mkdir()
     (tmp_path / "evaluation" / "m.py").write_text("def f():\n    from posttrainbench.trial.paths import RunPaths\n")

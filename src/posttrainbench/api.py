@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from posttrainbench import settings
 from posttrainbench.agents import create_agent
-from posttrainbench.catalog import get_benchmark
+from posttrainbench.evaluation.benchmarks import get_benchmark
 from posttrainbench.config import Device, EvalOverrides, TrialConfig
 from posttrainbench.errors import PtbError, SandboxUnavailableError, check_choice, one_line
 from posttrainbench.evaluation.backends import BACKENDS, PROFILES

@@ -87,7 +87,7 @@ def benchmarks(as_json: JsonOpt = False) -> None:
 
     Examples: `ptb benchmarks`, `ptb benchmarks --json`
     """
-    from posttrainbench.catalog import all_benchmarks
+    from posttrainbench.evaluation.benchmarks import all_benchmarks
 
     items = all_benchmarks()
     if as_json:
@@ -477,7 +477,7 @@ def baseline(
     - `ptb baseline --models Qwen/Qwen3-4B-Base --few-shot`
     """
     from posttrainbench import api
-    from posttrainbench.catalog import all_benchmarks, get_benchmark
+    from posttrainbench.evaluation.benchmarks import all_benchmarks, get_benchmark
     from posttrainbench.evaluation.backends import BACKENDS
     from posttrainbench.evaluation.runner import check_device
     from posttrainbench.report.baselines import resolve, run_baselines

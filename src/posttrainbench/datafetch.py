@@ -18,7 +18,7 @@ from typing import Any
 from posttrainbench import settings
 from posttrainbench.catalog import all_models
 from posttrainbench.errors import PtbError
-from posttrainbench.evaluation.benchmarks import evaluable, task_spec
+from posttrainbench.evaluation.benchmarks import all_benchmarks, get_benchmark
 from posttrainbench.evaluation.chat_templates import FETCH_FOLDER, UPSTREAM
 from posttrainbench.evaluation.sources import HubSource, UrlSource, fetched_path, load_hub
 from posttrainbench.fileio import iso_now, sha256_file, write_json_atomic
@@ -72,8 +72,8 @@ def _fetch_source(benchmark_id: str, split: str, source: HubSource | UrlSource) 
 def fetch(benchmarks: list[str] | None, models: bool, progress: Progress) -> dict[str, Any]:
     """Download the pinned sources; write and return the manifest. A failed source is reported, not fatal."""
     entries, failures = [], []
-    for benchmark_id in benchmarks or evaluable():
-        for split, source in task_spec(benchmark_id).sources.items():
+    for benchmark_id in benchmarks or [b.id for b in all_benchmarks()]:
+        for split, source in get_benchmark(benchmark_id).sources.items():
             progress(f"{benchmark_id} {split}: {source.describe()}")
             try:
                 entries.append(_fetch_source(benchmark_id, split, source))

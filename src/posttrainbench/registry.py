@@ -1,7 +1,8 @@
-"""One small registry for every extension point (benchmarks, models, agents, sandboxes).
+"""One small registry for every extension point (benchmarks, agents, sandboxes).
 
-A new benchmark or agent is one file that calls ``register`` (usually through a decorator)
-plus one import line in its package's ``__init__``.
+Each extension registers itself when its module is imported: a benchmark module of
+``evaluation/benchmarks/`` (found there by file), an agent or a sandbox module (imported by its
+package's ``__init__``).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ protocol, documented so that its numbers can be reproduced, not a copy of the pa
   No special tokens: a base model reads it as ordinary text. Generation stops at the next ``User:`` line.
 - **Shots** are earlier exchanges of the same task, inserted before the first turn of every sample, in the
   same prompt format as the sample itself. Each benchmark states where its shots come from
-  (``BenchmarkTask.shots``): a split disjoint from the test set where the dataset has one (GSM8K train,
+  (``Benchmark.shots``): a split disjoint from the test set where the dataset has one (GSM8K train,
   AIME 2024 for AIME 2025, GPQA extended minus main), otherwise a few exchanges written for this project
   (``benchmarks/shots/<id>.json``). Shots never appear in the scored transcript: they are added to the
   model's input for each generation and removed again, so scorers and judges see the sample as it is.

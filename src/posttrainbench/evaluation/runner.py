@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from posttrainbench.catalog import FAMILIES, get_benchmark, get_family
+from posttrainbench.catalog import FAMILIES, get_family
+from posttrainbench.evaluation.benchmarks import Benchmark, get_benchmark
 from posttrainbench.errors import EvaluationError, PtbError
 from posttrainbench.evaluation.backends import drive_settings, inspect_model, resolve_backend, vllm_context
 from posttrainbench.evaluation.chat_templates import ChatTemplate
@@ -79,10 +80,9 @@ def evaluate(
     from inspect_ai import eval as inspect_eval
 
     from posttrainbench.evaluation import fewshot
-    from posttrainbench.evaluation.benchmarks import TaskOptions, draw_choice_seed, task_spec
+    from posttrainbench.evaluation.benchmarks import TaskOptions, draw_choice_seed
 
     benchmark = get_benchmark(benchmark_id)
-    spec = task_spec(benchmark_id)
     if not (model_path / "config.json").is_file():
         raise PtbError(f"model path {model_path} is not a model directory (no config.json)")
     family_source = "given"
@@ -92,20 +92,20 @@ def evaluate(
     backend = "scripted" if model is not None else resolve_backend(backend, device)
     cap = max_tokens or benchmark.default_max_tokens
     drive = drive_settings(profile, benchmark, device, max_connections, cap, limit)
-    shuffles = bool(spec.notes.get("choice_shuffle"))
+    shuffles = bool(benchmark.notes.get("choice_shuffle"))
     drawn = shuffles and choice_seed is None
     if drawn:
         choice_seed = draw_choice_seed()
-    task = spec.build(data, TaskOptions(judge=judge, few_shot=few_shot, choice_seed=choice_seed))
+    task = benchmark.build(data, TaskOptions(judge=judge, few_shot=few_shot, choice_seed=choice_seed))
     get_family(family)  # an unknown family fails with the known ones, few-shot too
     chosen = ChatTemplate(fewshot.plain_template(), "few-shot", "posttrainbench catalog/templates/plain.jinja", "plain.jinja") if few_shot \
-        else load_chat_template(family, chat_template, tools=spec.uses_tools)
+        else load_chat_template(family, chat_template, tools=benchmark.uses_tools)
     template = chosen.text
     sampling, stop_seqs, prompting = sampling_settings(model_path), None, {"format": "chat template"}
     if few_shot:
         from inspect_ai import task_with
 
-        shots = spec.shots(data)
+        shots = benchmark.shots(data)
         task = task_with(task, solver=fewshot.with_shots(task.solver, shots.items))
         sampling, stop_seqs = dict(fewshot.SAMPLING), fewshot.STOP_SEQS
         prompting = {"format": "few-shot plain text", "shots": len(shots.items), "shot_source": shots.source}
@@ -117,7 +117,7 @@ def evaluate(
             samples = list(task.dataset)[:limit] if limit else list(task.dataset)
             context = vllm_context(model_path, template, samples, cap)
         if model is None:
-            model, model_args = inspect_model(backend, model_path, template, device, drive, spec.uses_tools, Path(tmp), context)
+            model, model_args = inspect_model(backend, model_path, template, device, drive, benchmark.uses_tools, Path(tmp), context)
         generator = getattr(getattr(model, "api", None), "generator", None)
         try:
             logs = inspect_eval(
@@ -130,16 +130,16 @@ def evaluate(
         finally:
             if generator is not None:
                 generator.close()
-    metrics = _metrics(logs, spec, judge.max_failure_rate if judge is not None else 0.0)
+    metrics = _metrics(logs, benchmark, judge.max_failure_rate if judge is not None else 0.0)
     metrics.update(
         benchmark=benchmark_id, dataset=benchmark.dataset,
         dataset_revision=None if data is not None else benchmark.revision, data=str(data) if data else None,
         limit=limit, backend=backend, profile=drive.profile, max_connections=drive.max_connections, device=device,
         max_tokens=cap, family=family, family_source=family_source, sampling={**sampling, "seed": seed}, prompting=prompting,
-        judge=judge.describe() if (judge is not None and spec.judged) else None,
+        judge=judge.describe() if (judge is not None and benchmark.judged) else None,
         wall_seconds=round(time.monotonic() - started, 2),
     )
-    metrics["provenance"] = provenance(spec, chosen)
+    metrics["provenance"] = provenance(benchmark, chosen)
     if shuffles:  # the option order of this evaluation: drawn, as the original's, unless --choice-seed fixed it
         metrics["choice_seed"] = choice_seed
         metrics["choice_seed_drawn"] = drawn
@@ -158,7 +158,7 @@ def evaluate(
     return metrics
 
 
-def provenance(spec: Any, chat_template: ChatTemplate) -> dict[str, Any]:
+def provenance(benchmark: Benchmark, chat_template: ChatTemplate) -> dict[str, Any]:
     """What produced the score besides the model and the data: the chat template's SHA-256, the benchmark's
     scoring semantics and judge prompts, and the versions of the evaluation stack."""
     from importlib.metadata import PackageNotFoundError, version
@@ -171,7 +171,7 @@ def provenance(spec: Any, chat_template: ChatTemplate) -> dict[str, Any]:
         except PackageNotFoundError:
             return None
 
-    return {"chat_template_sha256": sha256_text(chat_template.text), **chat_template.describe(), **spec.provenance,
+    return {"chat_template_sha256": sha256_text(chat_template.text), **chat_template.describe(), **benchmark.provenance,
             "versions": {name: installed(name) for name in ("inspect-ai", "inspect-evals", "transformers", "vllm")}}
 
 
@@ -205,7 +205,7 @@ def repeat_spread(values: list[float]) -> dict[str, float | None]:
             "min": min(values), "max": max(values)}
 
 
-def _metrics(logs: list[Any], spec: Any, tolerated: float) -> dict[str, Any]:
+def _metrics(logs: list[Any], benchmark: Benchmark, tolerated: float) -> dict[str, Any]:
     if len(logs) != 1:
         raise EvaluationError(f"expected one evaluation log, got {len(logs)}")
     log = logs[0]
@@ -225,8 +225,8 @@ def _metrics(logs: list[Any], spec: Any, tolerated: float) -> dict[str, Any]:
         "tokens_generated": sum(u.output_tokens for u in usage.values()),
         "sample_scores": _scores_by_sample(log),  # kept so that a report can bootstrap over samples
     }
-    if spec.judged:
-        metrics.update(_judge_counts(log, spec, tolerated))
+    if benchmark.judged:
+        metrics.update(_judge_counts(log, benchmark, tolerated))
     return metrics
 
 
@@ -251,7 +251,7 @@ def _sample_scores(log: Any) -> list[dict[str, Any]]:
     return scores
 
 
-def _judge_counts(log: Any, spec: Any, tolerated: float) -> dict[str, Any]:
+def _judge_counts(log: Any, benchmark: Benchmark, tolerated: float) -> dict[str, Any]:
     """Judge calls, failures and usage; fails the evaluation when failures exceed the tolerated rate."""
     scores = _sample_scores(log)
     calls = sum(s["metadata"].get("judge_calls", 0) for s in scores)
@@ -260,7 +260,7 @@ def _judge_counts(log: Any, spec: Any, tolerated: float) -> dict[str, Any]:
     counts: dict[str, Any] = {"judge_calls": calls, "judge_failures": failures, "judge_usage": usage}
     if calls and failures / calls > tolerated:
         raise EvaluationError(f"{failures} of {calls} judge gradings failed (tolerated rate {tolerated})")
-    summarize = spec.notes.get("summarize")
+    summarize = benchmark.notes.get("summarize")
     if summarize is not None:
         counts.update(summarize(scores))
     return counts

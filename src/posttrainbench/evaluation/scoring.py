@@ -4,7 +4,7 @@ The original scored with inspect-ai 0.3.150 (a fork whose scoring files equal th
 inspect_evals at 06001a83. Later versions changed how answers are found and compared: AIME reads only the
 last line, numbers compare by equality, GPQA takes the last ``ANSWER:`` line in any case, HumanEval accepts
 more code fences. Each change moves scores, so this module implements the pinned behaviour itself, in this
-project's own code, and the benchmarks score with it. ``tests/test_answer_matching.py`` holds one golden case per
+project's own code, and the benchmarks score with it. ``tests/evaluation/test_answer_matching.py`` holds one golden case per
 difference found between the pinned and the installed versions.
 
 - **Numbers at the end** (GSM8K, and AIME after ``\\boxed`` is removed), Inspect's ``match(numeric=True)``

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from posttrainbench.errors import PtbError
 from posttrainbench.report.published import published_rows
-from posttrainbench.report.scoring import Row, Weights, leaderboard, weights
+from posttrainbench.results.scoring import Row, Weights, leaderboard, weights
 from posttrainbench.results import index
 
 

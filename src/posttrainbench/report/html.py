@@ -20,9 +20,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from posttrainbench.catalog import get_benchmark
+from posttrainbench.evaluation.benchmarks import get_benchmark
 from posttrainbench.fileio import tail_lines
-from posttrainbench.report.scoring import Row, Weights
+from posttrainbench.results.scoring import Row, Weights
 from posttrainbench.report.tables import UNAUDITED_NOTE
 from posttrainbench.results.events import Event, read_events
 from posttrainbench.results.records import MARKER_CODES, MARKERS

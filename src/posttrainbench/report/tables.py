@@ -7,7 +7,7 @@ import io
 import json
 from typing import Any
 
-from posttrainbench.report.scoring import Row, Weights
+from posttrainbench.results.scoring import Row, Weights
 from posttrainbench.results.records import MARKER_CODES, MARKERS
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from posttrainbench.catalog import Benchmark
+from posttrainbench.evaluation.benchmarks import Benchmark
 from posttrainbench.evaluation.backends.hf_continuous import CONTINUOUS_FROM_CAP, CONTINUOUS_FROM_ITEMS
 from posttrainbench.errors import PtbError
 

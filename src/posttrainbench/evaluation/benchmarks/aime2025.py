@@ -12,14 +12,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from posttrainbench.catalog import get_benchmark
 from posttrainbench.evaluation import scoring
-from posttrainbench.evaluation.benchmarks import BenchmarkTask, TaskOptions, memory_dataset, register_task
+from posttrainbench.evaluation.benchmarks import Benchmark, Published, TaskOptions, ladder, memory_dataset, register_benchmark
 from posttrainbench.evaluation.fewshot import Shot, Shots
 from posttrainbench.evaluation.sources import HubSource, load_records, origin, require_columns
 
+REVISION = "563bb8404243c5f09de6ec262f2db674fe5bce9b"
+"""The pinned revision of the test data."""
 SOURCES = {
-    "test": HubSource("math-ai/aime25", "test", get_benchmark("aime2025").revision),
+    "test": HubSource("math-ai/aime25", "test", REVISION),
     "fewshot": HubSource("Maxwell-Jia/AIME_2024", "train", "8d88b2876a82a080e2f172cc9b25d0d9d2cb4792"),
 }
 FEWSHOT = 3
@@ -53,4 +54,17 @@ def build(data: Path | None, options: TaskOptions) -> Any:
     return Task(name="aime2025", dataset=memory_dataset(records, to_sample, "aime2025"), solver=aime_solver(), scorer=scoring.number_scorer(scoring.match_aime))
 
 
-register_task(BenchmarkTask("aime2025", SOURCES, build, shots, provenance={"scoring": scoring.SEMANTICS}))
+register_benchmark(Benchmark(
+    id="aime2025",
+    name="American Invitational Mathematics Examination (AIME) 2025",
+    weight=0.226536549919078,
+    published=Published(instruct=29.2, base=1.7),
+    dataset="math-ai/aime25 (test)",
+    revision=REVISION,
+    n_test=30,
+    dev_limit=None,
+    max_connections=6,
+    gpu_memory_utilization=0.8,
+    ladder=ladder(16000, 12000, 8000),
+    sources=SOURCES, build=build, shots=shots, provenance={"scoring": scoring.SEMANTICS},
+))

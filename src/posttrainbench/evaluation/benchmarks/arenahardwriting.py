@@ -28,7 +28,7 @@ from typing import Any
 
 from posttrainbench.errors import PtbError
 from posttrainbench.evaluation.artifacts import Artifact, python_constant, yaml_value
-from posttrainbench.evaluation.benchmarks import BenchmarkTask, TaskOptions, memory_dataset, register_task
+from posttrainbench.evaluation.benchmarks import Benchmark, Published, TaskOptions, ladder, memory_dataset, register_benchmark
 from posttrainbench.evaluation.fewshot import Shots, written_shots
 from posttrainbench.evaluation.judge import Judge, JudgeSettings, total_usage
 from posttrainbench.evaluation.postprocess import limit_repetitions, strip_think
@@ -204,6 +204,18 @@ def shots(data: Path | None) -> Shots:
     return written_shots("arenahardwriting")
 
 
-register_task(BenchmarkTask("arenahardwriting", SOURCES, build, shots, judged=True, provenance={"judge_prompts": {
-    "system": {"source": SOURCES["judge_settings"].url, "sha256": JUDGE_SYSTEM_SHA256},
-    "user": {"source": SOURCES["judge_config"].url, "sha256": JUDGE_USER_SHA256}}}))
+register_benchmark(Benchmark(
+    id="arenahardwriting",
+    name="Arena-Hard-v2.0 (Writing)",
+    weight=0.0903518275042778,
+    published=Published(instruct=70.2, base=1.3),
+    dataset="Arena-Hard v2.0 creative_writing questions (250) with Qwen3-1.7B reference answers",
+    n_test=250,
+    dev_limit=32,
+    max_connections=1,
+    gpu_memory_utilization=0.9,
+    ladder=ladder(16384, 12288, 8192),
+    sources=SOURCES, build=build, shots=shots, judged=True,
+    provenance={"judge_prompts": {"system": {"source": SOURCES["judge_settings"].url, "sha256": JUDGE_SYSTEM_SHA256},
+                                  "user": {"source": SOURCES["judge_config"].url, "sha256": JUDGE_USER_SHA256}}},
+))

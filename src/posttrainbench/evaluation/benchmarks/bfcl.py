@@ -21,14 +21,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-from posttrainbench.catalog import get_benchmark
-from posttrainbench.evaluation.benchmarks import BenchmarkTask, TaskOptions, memory_dataset, register_task
+from posttrainbench.evaluation.benchmarks import Benchmark, Published, TaskOptions, ladder, memory_dataset, register_benchmark
 from posttrainbench.evaluation.fewshot import Shot, Shots, written_shots
 from posttrainbench.evaluation.sources import HubSource, load_records, require_columns
 from posttrainbench.errors import PtbError
 
+REVISION = "1bf8bbc3c0e35d04d00339c223a3fd653aa195ac"
+"""The pinned revision of the test data."""
 SOURCES = {
-    "test": HubSource("gorilla-llm/Berkeley-Function-Calling-Leaderboard", "train", get_benchmark("bfcl").revision,
+    "test": HubSource("gorilla-llm/Berkeley-Function-Calling-Leaderboard", "train", REVISION,
                       name="exec_simple"),
 }
 # BFCL writes Python type names in its JSON schemas; tool specs need JSON Schema names.
@@ -146,4 +147,18 @@ def build(data: Path | None, options: TaskOptions) -> Any:
                 solver=call_once(), scorer=exact_call())
 
 
-register_task(BenchmarkTask("bfcl", SOURCES, build, shots, uses_tools=True))
+register_benchmark(Benchmark(
+    id="bfcl",
+    name="Berkeley Function Calling Leaderboard (BFCL)",
+    weight=0.0746078457817324,
+    published=Published(instruct=85.0, base=1.5),
+    dataset="gorilla-llm/Berkeley-Function-Calling-Leaderboard (exec_simple, train)",
+    revision=REVISION,
+    n_test=100,
+    dev_limit=None,
+    max_connections=6,
+    gpu_memory_utilization=0.8,
+    ladder=ladder(16000, 12000, 8000),
+    training_note="The exec_simple split is the test set: training on it is contamination.",
+    sources=SOURCES, build=build, shots=shots, uses_tools=True,
+))

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from posttrainbench.evaluation import scoring
-from posttrainbench.evaluation.benchmarks import BenchmarkTask, TaskOptions, draw_choice_seed, memory_dataset, register_task
+from posttrainbench.evaluation.benchmarks import Benchmark, Published, TaskOptions, draw_choice_seed, ladder, memory_dataset, register_benchmark
 from posttrainbench.evaluation.fewshot import Shot, Shots
 from posttrainbench.evaluation.sources import HubSource, load_records, origin, require_columns
 
@@ -83,5 +83,17 @@ def build(data: Path | None, options: TaskOptions) -> Any:
     return Task(name="gpqamain", dataset=dataset, solver=multiple_choice(cot=True), scorer=scoring.choice_scorer())
 
 
-register_task(BenchmarkTask("gpqamain", SOURCES, build, shots, notes={"choice_shuffle": True},
-                           provenance={"scoring": scoring.SEMANTICS}))
+register_benchmark(Benchmark(
+    id="gpqamain",
+    name="GPQA",
+    weight=0.22462215653948,
+    published=Published(instruct=36.2, base=8.5),
+    dataset="Idavidrein/gpqa (gpqa_main, train)",
+    n_test=448,
+    dev_limit=50,
+    max_connections=6,
+    gpu_memory_utilization=0.8,
+    ladder=ladder(16000, 12000, 8000),
+    sources=SOURCES, build=build, shots=shots, notes={"choice_shuffle": True},
+    provenance={"scoring": scoring.SEMANTICS},
+))

@@ -12,18 +12,18 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-from posttrainbench.catalog import get_benchmark
 from posttrainbench.evaluation import scoring
-from posttrainbench.evaluation.benchmarks import BenchmarkTask, TaskOptions, memory_dataset, register_task
+from posttrainbench.evaluation.benchmarks import Benchmark, Published, TaskOptions, ladder, memory_dataset, register_benchmark
 from posttrainbench.evaluation.fewshot import Shot, Shots
 from posttrainbench.evaluation.sources import HubSource, load_records, origin, require_columns
 
 FEWSHOT = 10
 FEWSHOT_SEED = 42
-_REVISION = get_benchmark("gsm8k").revision
+REVISION = "cc7b047b6e5bb11b4f1af84efc572db110a51b3c"
+"""The pinned revision of the test data."""
 SOURCES = {
-    "test": HubSource("openai/gsm8k", "test", _REVISION, data_dir="main"),
-    "train": HubSource("openai/gsm8k", "train", _REVISION, data_dir="main"),
+    "test": HubSource("openai/gsm8k", "test", REVISION, data_dir="main"),
+    "train": HubSource("openai/gsm8k", "train", REVISION, data_dir="main"),
 }
 
 
@@ -70,4 +70,18 @@ def build(data: Path | None, options: TaskOptions) -> Any:
     )
 
 
-register_task(BenchmarkTask("gsm8k", SOURCES, build, shots, provenance={"scoring": scoring.SEMANTICS}))
+register_benchmark(Benchmark(
+    id="gsm8k",
+    name="GSM8K (Grade School Math 8K)",
+    weight=0.0935882347031865,
+    published=Published(instruct=87.0, base=20.4),
+    dataset="openai/gsm8k (main, test; 10 few-shot examples from train)",
+    revision=REVISION,
+    n_test=1319,
+    dev_limit=150,
+    max_connections=2,
+    gpu_memory_utilization=0.3,
+    ladder=ladder(4000, 3000, 2000),
+    training_note="The GSM8K train split may be used for training; the test split may not.",
+    sources=SOURCES, build=build, shots=shots, provenance={"scoring": scoring.SEMANTICS},
+))

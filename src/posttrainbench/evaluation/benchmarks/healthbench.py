@@ -27,7 +27,7 @@ from typing import Any
 
 from posttrainbench.errors import PtbError
 from posttrainbench.evaluation.artifacts import HEALTHBENCH_GRADER
-from posttrainbench.evaluation.benchmarks import BenchmarkTask, TaskOptions, memory_dataset, register_task
+from posttrainbench.evaluation.benchmarks import Benchmark, Published, TaskOptions, ladder, memory_dataset, register_benchmark
 from posttrainbench.evaluation.fewshot import Shots, written_shots
 from posttrainbench.evaluation.judge import Judge, JudgeSettings, total_usage
 from posttrainbench.evaluation.postprocess import limit_repetitions, strip_think
@@ -229,5 +229,17 @@ def shots(data: Path | None) -> Shots:
     return written_shots("healthbench")
 
 
-register_task(BenchmarkTask("healthbench", SOURCES, build, shots, judged=True, notes={"summarize": summarize},
-                           provenance={"judge_prompt": HEALTHBENCH_GRADER.describe()}))
+register_benchmark(Benchmark(
+    id="healthbench",
+    name="HealthBench",
+    weight=0.184144830733019,
+    published=Published(instruct=43.3, base=9.5),
+    dataset="HealthBench Easy: 245 conversations with rubrics (>=5 turns, a completeness rubric, <=2 negative criteria)",
+    n_test=245,
+    dev_limit=32,
+    max_connections=1,
+    gpu_memory_utilization=0.9,
+    ladder=ladder(16384, 12288, 8192),
+    sources=SOURCES, build=build, shots=shots, judged=True, notes={"summarize": summarize},
+    provenance={"judge_prompt": HEALTHBENCH_GRADER.describe()},
+))

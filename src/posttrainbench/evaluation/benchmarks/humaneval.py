@@ -13,13 +13,14 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-from posttrainbench.catalog import get_benchmark
 from posttrainbench.evaluation import code_jail, scoring
-from posttrainbench.evaluation.benchmarks import BenchmarkTask, TaskOptions, memory_dataset, register_task
+from posttrainbench.evaluation.benchmarks import Benchmark, Published, TaskOptions, ladder, memory_dataset, register_benchmark
 from posttrainbench.evaluation.fewshot import Shot, Shots, written_shots
 from posttrainbench.evaluation.sources import HubSource, load_records, require_columns
 
-SOURCES = {"test": HubSource("openai/openai_humaneval", "test", get_benchmark("humaneval").revision)}
+REVISION = "7dce6050a7d6d172f3cc5c32aa97f52fa1a2e544"
+"""The pinned revision of the test data."""
+SOURCES = {"test": HubSource("openai/openai_humaneval", "test", REVISION)}
 VERIFY_TIMEOUT_S = 30
 
 
@@ -66,4 +67,17 @@ def build(data: Path | None, options: TaskOptions) -> Any:
     return Task(name="humaneval", dataset=dataset, solver=generate(), scorer=verify())
 
 
-register_task(BenchmarkTask("humaneval", SOURCES, build, shots, provenance={"scoring": scoring.SEMANTICS}))
+register_benchmark(Benchmark(
+    id="humaneval",
+    name="HumanEval",
+    weight=0.106148554819225,
+    published=Published(instruct=71.5, base=12.8),
+    dataset="openai/openai_humaneval (test)",
+    revision=REVISION,
+    n_test=164,
+    dev_limit=150,
+    max_connections=1,
+    gpu_memory_utilization=0.3,
+    ladder=ladder(4000, 3000, 2000),
+    sources=SOURCES, build=build, shots=shots, provenance={"scoring": scoring.SEMANTICS},
+))

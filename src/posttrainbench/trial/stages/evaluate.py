@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from posttrainbench.catalog import TokenStep, get_benchmark
+from posttrainbench.evaluation.benchmarks import TokenStep, get_benchmark
 from posttrainbench.config import TrialConfig
 from posttrainbench.errors import ERROR_PREFIX, StageError
 from posttrainbench.evaluation.chat_templates import default_source

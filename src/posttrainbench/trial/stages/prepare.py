@@ -9,7 +9,8 @@ from importlib import resources
 
 from posttrainbench import prompt as prompt_mod
 from posttrainbench.agents import agent_prompt_note
-from posttrainbench.catalog import FAMILIES, get_benchmark
+from posttrainbench.catalog import FAMILIES
+from posttrainbench.evaluation.benchmarks import get_benchmark
 from posttrainbench.config import TrialConfig
 from posttrainbench.evaluation.chat_templates import default_source
 from posttrainbench.fileio import sha256_file, write_json_atomic, write_text_atomic
@@ -62,10 +63,9 @@ def _evaluate_launcher(config: TrialConfig) -> str:
 def final_templates(config: TrialConfig) -> dict[str, str]:
     """The chat templates of the final evaluation, one per family, as ``templates/<file>``: the agent sees what
     its model will be evaluated with. Fails here, before the agent starts, when they cannot be loaded."""
-    from posttrainbench.evaluation.benchmarks import task_spec
     from posttrainbench.evaluation.chat_templates import chat_template
 
-    tools = task_spec(config.benchmark).uses_tools
+    tools = get_benchmark(config.benchmark).uses_tools
     files = {}
     for family in FAMILIES.values():
         template = chat_template(family.id, config.evaluation.chat_template, tools=tools)

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from conftest import ptb
-from posttrainbench.catalog import all_benchmarks
+from posttrainbench.evaluation.benchmarks import all_benchmarks, get_benchmark
 from posttrainbench.report import build
-from posttrainbench.report.published import BASE_ZERO_SHOT_PERCENT, INSTRUCT_PERCENT, published_rows
-from posttrainbench.report.scoring import bootstrap_ci, weights
+from posttrainbench.report.published import published_rows
+from posttrainbench.results.scoring import bootstrap_ci, weights
 from posttrainbench.report.tables import to_csv, to_json, to_markdown
 from posttrainbench.results import index
 from posttrainbench.results.index import Baseline
@@ -52,8 +52,8 @@ def test_weights_published_by_default_and_recomputed_from_baselines() -> None:
     assert w.by_benchmark["gsm8k"] == pytest.approx(2 / 9) and w.by_benchmark["bfcl"] == pytest.approx(1 / 9)
     assert weights(simple_baselines()[:-1]).source == "published"  # one benchmark without an instruct score
     # The published per-benchmark averages give back the published factors (up to their 0.1-point rounding).
-    published = [Baseline("i", b, "instruct", INSTRUCT_PERCENT[b], "p") for b in BENCHMARKS]
-    published += [Baseline("b", b, "base_zero_shot", BASE_ZERO_SHOT_PERCENT[b], "p") for b in BENCHMARKS]
+    published = [Baseline("i", b, "instruct", get_benchmark(b).published.instruct, "p") for b in BENCHMARKS]
+    published += [Baseline("b", b, "base_zero_shot", get_benchmark(b).published.base, "p") for b in BENCHMARKS]
     recomputed = weights(published).by_benchmark
     for b in all_benchmarks():
         assert recomputed[b.id] == pytest.approx(b.weight, abs=2e-3)

@@ -23,7 +23,7 @@ from posttrainbench.evaluation.postprocess import limit_repetitions, strip_think
 from posttrainbench.evaluation.runner import evaluate
 from posttrainbench.evaluation.sources import seeded_order
 from posttrainbench.trial.paths import RunPaths
-from test_benchmarks import scripted, write_jsonl
+from scripted_models import scripted, write_jsonl
 
 KEY = "test-key"
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from conftest import npm_cli, ptb
+from conftest import TESTS, npm_cli, ptb
 from fake_anthropic import FakeAnthropic, Turn, text, thinking, tool_use
 from fake_gemini import Answer, FakeGemini, function_call
 from fake_openai import FakeOpenAI, Reply, function_call_item, message_item, reasoning_item
@@ -32,7 +32,7 @@ from posttrainbench.errors import PtbError
 from posttrainbench.trial.paths import RunPaths
 from posttrainbench.results.schema import Result
 
-TRACES = Path(__file__).parent / "fixtures" / "traces"
+TRACES = TESTS / "fixtures" / "traces"
 CTX = AgentContext(workspace=Path("/w"), prompt="Train it.", prompt_file=Path("/w/prompt.txt"), base_model="Qwen/Qwen3-1.7B-Base",
                    base_model_path=Path("/m"), benchmark="gsm8k", hours=10)
 

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from conftest import ptb
-from posttrainbench.evaluation.benchmarks import task_spec
+from conftest import TESTS, ptb
+from posttrainbench.evaluation.benchmarks import get_benchmark
 from posttrainbench.evaluation.fewshot import plain_template
 from posttrainbench.results import index
-from test_benchmarks import gpqa_records, letter_of, output, run, scripted, write_jsonl
+from scripted_models import gpqa_records, letter_of, output, run, scripted, write_jsonl
 
 
 def exchange(messages: list[Any]) -> tuple[list[tuple[Any, Any]], Any]:
@@ -150,7 +150,7 @@ def test_healthbench_shots_precede_the_conversation_and_the_judge_never_sees_the
         metrics = run(tiny_model, "healthbench", data, scripted(lambda m: seen.append(list(m)) or "Rest and fluids."),
                       judge=judge_settings(server), few_shot=True)
     assert metrics["accuracy"] == pytest.approx(0.9)  # as in the zero-shot test: the shots change no grading
-    shots = task_spec("healthbench").shots(None).items
+    shots = get_benchmark("healthbench").shots(None).items
     for messages in seen:
         assert [m.text for m in messages[:4]] == [t for s in shots for t in (s.user, s.assistant)]
         assert [m.role for m in messages[4:]] == ["user", "assistant", "user", "assistant", "user"]
@@ -161,7 +161,7 @@ def test_healthbench_shots_precede_the_conversation_and_the_judge_never_sees_the
 def test_written_humaneval_shots_pass_their_own_doctests(tmp_path: Path) -> None:
     from posttrainbench.evaluation.benchmarks.humaneval import _upstream
 
-    shots = task_spec("humaneval").shots(None)
+    shots = get_benchmark("humaneval").shots(None)
     assert len(shots.items) == 2 and "written for posttrainbench" in shots.source
     for shot in shots.items:
         prompt = shot.user.removeprefix(_upstream().INSTRUCTION)
@@ -173,12 +173,12 @@ def test_written_humaneval_shots_pass_their_own_doctests(tmp_path: Path) -> None
 
 def test_written_shots_of_every_benchmark_without_a_split_load(humaneval_data: Path) -> None:
     names = {json.loads(line)["entry_point"] for line in __import__("gzip").open(humaneval_data, "rt")}
-    for shot in task_spec("humaneval").shots(None).items:
+    for shot in get_benchmark("humaneval").shots(None).items:
         assert re.search(r"def (\w+)\(", shot.user).group(1) not in names  # type: ignore[union-attr]
     for benchmark in ("bfcl", "healthbench", "arenahardwriting"):
-        shots = task_spec(benchmark).shots(None)
+        shots = get_benchmark(benchmark).shots(None)
         assert len(shots.items) == 2 and all(s.user.strip() and s.assistant.strip() for s in shots.items), benchmark
-    for item in json.loads((Path(__file__).parents[1] / "src/posttrainbench/evaluation/benchmarks/shots/bfcl.json").read_text())["shots"]:
+    for item in json.loads((TESTS.parent / "src/posttrainbench/evaluation/benchmarks/shots/bfcl.json").read_text())["shots"]:
         (tool,) = item["tools"]
         assert item["call"]["name"] == tool["name"] and set(tool["parameters"]["required"]) <= set(item["call"]["arguments"])
 

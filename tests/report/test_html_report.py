@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ptb
-from test_import_upstream import W_GSM8K, expected_seed_scores, run_folder, upstream_tree
+from conftest import TESTS, ptb
+from upstream_tree import W_GSM8K, expected_seed_scores, run_folder, upstream_tree
 
-TRACES = Path(__file__).parent / "fixtures" / "traces"
-ARTIFACTS = Path(os.environ.get("PTB_TEST_ARTIFACTS", Path(__file__).parent.parent / "test-artifacts"))
+TRACES = TESTS / "fixtures" / "traces"
+ARTIFACTS = Path(os.environ.get("PTB_TEST_ARTIFACTS", TESTS.parent / "test-artifacts"))
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync"]
 
@@ -99,7 +99,7 @@ def test_html_report_in_headless_chromium(report_dir: Path) -> None:
 
 
 def get_benchmark_ids() -> list[str]:
-    from posttrainbench.report.scoring import weights
+    from posttrainbench.results.scoring import weights
 
     return list(weights().by_benchmark)
 

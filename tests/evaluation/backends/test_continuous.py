@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from posttrainbench.catalog import get_benchmark
+from posttrainbench.evaluation.benchmarks import get_benchmark
 from posttrainbench.evaluation.backends import drive_settings
 from posttrainbench.evaluation.backends.hf_continuous import CACHE_SHARE, CPU_CACHE_TOKENS, PAGE_SIZE
 from posttrainbench.evaluation.backends.kv_memory import kv_bytes

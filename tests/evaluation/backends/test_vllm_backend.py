@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from conftest import ptb
+from conftest import TESTS, ptb
 from posttrainbench.catalog import get_family
 from posttrainbench.evaluation.backends import PROMPT_ALLOWANCE
 from posttrainbench.evaluation.sampling import sampling_settings
@@ -28,7 +28,7 @@ def fake_vllm(tmp_path: Path) -> dict[str, str]:
     (package / "__init__.py").write_text("")
     command = tmp_path / "bin" / "vllm"
     command.parent.mkdir()
-    server = Path(__file__).parent / "fake_vllm.py"
+    server = TESTS / "fake_vllm.py"
     command.write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} {shlex.quote(str(server))} \"$@\"\n")  # paths may hold spaces
     command.chmod(command.stat().st_mode | stat.S_IXUSR)
     return {"PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path / "site"), os.environ.get("PYTHONPATH")])),

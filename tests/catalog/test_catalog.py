@@ -3,7 +3,8 @@ import json
 import pytest
 
 from conftest import ptb
-from posttrainbench.catalog import all_benchmarks, all_models, get_benchmark, get_family, get_model
+from posttrainbench.catalog import all_models, get_family, get_model
+from posttrainbench.evaluation.benchmarks import all_benchmarks, get_benchmark
 from posttrainbench.errors import UnknownNameError
 
 

@@ -69,7 +69,7 @@ def test_data_fetch_downloads_the_templates_checks_them_and_evaluations_read_the
     for key in list(UPSTREAM):  # stand-ins on a loopback server for the original's files
         name = UPSTREAM[key].filename
         monkeypatch.setitem(UPSTREAM, key, UrlSource(f"{url}/{name}", name, digest))
-    monkeypatch.setattr(datafetch, "task_spec", lambda benchmark: type("Spec", (), {"sources": {}})())
+    monkeypatch.setattr(datafetch, "get_benchmark", lambda benchmark: type("Spec", (), {"sources": {}})())
     manifest = datafetch.fetch(["gsm8k"], models=False, progress=lambda line: None)
     fetched = [entry["files"] for entry in manifest["entries"] if entry["kind"] == "chat template"]
     assert fetched == [{"qwen3.jinja": digest}]

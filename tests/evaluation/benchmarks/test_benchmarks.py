@@ -6,7 +6,6 @@ from __future__ import annotations
 import gzip
 import json
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,38 +17,7 @@ from posttrainbench.evaluation.benchmarks import TaskOptions, build_task
 from posttrainbench.evaluation.benchmarks.bfcl import parse_ground_truth, single_call_matches
 from posttrainbench.evaluation.benchmarks.gsm8k import fewshot_records
 from posttrainbench.evaluation.runner import evaluate
-
-
-def output(text: str = "", tool_calls: list[dict[str, Any]] | None = None) -> Any:
-    from inspect_ai.model import ChatCompletionChoice, ChatMessageAssistant, ModelOutput, ModelUsage
-    from inspect_ai.tool import ToolCall
-
-    calls = [ToolCall(id=f"c{i}", function=c["name"], arguments=c["arguments"]) for i, c in enumerate(tool_calls or [])]
-    message = ChatMessageAssistant(content=text, tool_calls=calls or None, source="generate")
-    result = ModelOutput(model="scripted", choices=[ChatCompletionChoice(message=message)])
-    result.usage = ModelUsage(input_tokens=3, output_tokens=2, total_tokens=5)  # offline: no tiktoken count
-    return result
-
-
-def scripted(answer: Callable[[list[Any]], Any]) -> Any:
-    """A mockllm model whose reply is computed from the prompt messages."""
-    from inspect_ai.model import get_model
-
-    def respond(messages: list[Any], tools: Any, tool_choice: Any, config: Any) -> Any:
-        reply = answer(messages)
-        return reply if not isinstance(reply, str) else output(reply)
-
-    return get_model("mockllm/model", custom_outputs=respond)
-
-
-def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(record) + "\n" for record in records))
-    return path
-
-
-def run(tiny_model: Path, benchmark: str, data: Path, model: Any, **kwargs: Any) -> dict[str, Any]:
-    return evaluate(tiny_model, benchmark, data=data, model=model, device="cpu", **kwargs)
+from scripted_models import gpqa_records, letter_of, output, run, scripted, write_jsonl
 
 
 # --- GSM8K ---------------------------------------------------------------------------------------------------
@@ -98,16 +66,6 @@ def test_aime2025_matches_the_last_answer_line_boxed_or_not(tiny_model: Path, tm
 
 
 # --- GPQA ----------------------------------------------------------------------------------------------------
-
-def gpqa_records(n: int) -> list[dict[str, Any]]:
-    return [{"Question": f"Question {i}?", "Correct Answer": f"right {i}", "Incorrect Answer 1": f"wrong {i}a",
-             "Incorrect Answer 2": f"wrong {i}b", "Incorrect Answer 3": f"wrong {i}c", "Record ID": f"rec{i}",
-             "High-level domain": "Physics", "Subdomain": "Optics"} for i in range(n)]
-
-
-def letter_of(text: str, wanted: str) -> str:
-    return re.search(rf"^([A-D])\) {re.escape(wanted)}$", text, re.M).group(1)  # type: ignore[union-attr]
-
 
 def test_gpqa_choice_order_is_drawn_per_evaluation_as_the_original_and_recorded(tiny_model: Path, tmp_path: Path) -> None:
     data = write_jsonl(tmp_path / "gpqa.jsonl", gpqa_records(8))
@@ -240,7 +198,7 @@ def test_hf_backend_runs_humaneval_and_bfcl_on_a_tiny_model(tiny_model: Path, hu
 
 
 def test_fast_profile_queues_two_batches_and_upstream_follows_the_catalog() -> None:
-    from posttrainbench.catalog import get_benchmark
+    from posttrainbench.evaluation.benchmarks import get_benchmark
     from posttrainbench.evaluation.backends import drive_settings
 
     gpu = drive_settings("fast", get_benchmark("gsm8k"), "cuda")

@@ -25,7 +25,7 @@ from math import fsum, sqrt
 from statistics import fmean as mean
 from typing import Any
 
-from posttrainbench.catalog import all_benchmarks
+from posttrainbench.evaluation.benchmarks import all_benchmarks
 from posttrainbench.results.index import Baseline
 from posttrainbench.results.records import TrialRecord
 
