@@ -22,7 +22,7 @@ from posttrainbench.results.index import Baseline
 from posttrainbench.results.schema import AuditRecord, CollectRecord, EvaluateRecord, Metrics, Result, SolveRecord, TokenUsage, TraceSummary
 
 BENCHMARKS = [b.id for b in all_benchmarks()]
-CLEAN = [{"check": "contamination", "verdict": "clean"}, {"check": "disallowed_model", "verdict": "clean"}]
+CLEAN = [{"check": "contamination", "status": "clean"}, {"check": "disallowed_model", "status": "clean"}]
 
 
 def trial(model: str, benchmark: str, accuracy: float | None, seed: int = 0, status: str = "success", verdicts: list[dict[str, Any]] = CLEAN,
@@ -66,7 +66,7 @@ def test_published_reference_rows_reproduce_the_headline_numbers() -> None:
 
 
 def test_fallbacks_of_every_kind_latest_trial_wins_and_seed_spread(tmp_path: Path) -> None:
-    flagged = lambda check, verdict: [v if v["check"] != check else {**v, "verdict": verdict} for v in CLEAN]  # noqa: E731
+    flagged = lambda check, verdict: [v if v["check"] != check else {**v, "status": verdict} for v in CLEAN]  # noqa: E731
     results = [
         trial("m1", "gsm8k", 0.6, wall=3600, usage={"input_tokens": 1000, "output_tokens": 10, "cost_usd": 2.0}),
         trial("m1", "aime2025", 0.9, verdicts=flagged("contamination", "flagged")),
@@ -78,7 +78,7 @@ def test_fallbacks_of_every_kind_latest_trial_wins_and_seed_spread(tmp_path: Pat
         trial("m2", "gsm8k", 0.99, finished="2026-11-21T00:00:00Z"),  # older attempt: ignored
         trial("m2", "gsm8k", 0.5, wall=7200, usage={"input_tokens": 3000, "output_tokens": 30}),
         trial("m1", "gsm8k", 0.9, seed=1, wall=1800),
-        trial("m2", "gsm8k", 0.5, seed=1, verdicts=[{"check": "contamination", "verdict": "unknown"}]),  # unaudited: still counts
+        trial("m2", "gsm8k", 0.5, seed=1, verdicts=[{"check": "contamination", "status": "unknown"}]),  # unaudited: still counts
     ]
     for r in results:
         index.upsert(tmp_path, r, tmp_path / r.run_id)
@@ -121,7 +121,7 @@ def test_a_cell_without_trial_or_baseline_counts_zero_and_is_counted(tmp_path: P
 
 
 def test_unaudited_cells_are_marked_in_every_format(tmp_path: Path) -> None:
-    unknown = [{"check": "contamination", "verdict": "unknown"}, {"check": "disallowed_model", "verdict": "unknown"}]
+    unknown = [{"check": "contamination", "status": "unknown"}, {"check": "disallowed_model", "status": "unknown"}]
     index.upsert(tmp_path, trial("m1", "gsm8k", 0.5, verdicts=unknown), tmp_path / "a")
     index.upsert(tmp_path, trial("m1", "bfcl", 0.4, verdicts=unknown), tmp_path / "b")
     index.upsert(tmp_path, trial("m1", "gsm8k", 0.5, label="audited"), tmp_path / "c")

@@ -53,7 +53,7 @@ def test_command_agent_that_copies_the_base_model(tiny_model: Path, demo_gsm8k: 
     assert not (paths.workspace / "final_model").exists()
     assert result.metrics and result.metrics.n == 2 and result.metrics.max_tokens == 8
     assert result.protocol_overrides["limit"] == 2
-    assert {v.verdict for v in result.verdicts} == {"unknown"}
+    assert {v.check: v.status for v in result.verdicts} == {"contamination": "clean", "disallowed_model": "clean", "tampering": "clean", "api_misuse": "clean"}
     log = paths.output_log.read_text()
     assert "Remaining time (hours:minutes):" in log
     assert re.search(r"\] 0:0[23]$", log, re.MULTILINE)  # 3 minutes budget, read within the first seconds

@@ -38,7 +38,17 @@ from posttrainbench.errors import PtbError, UnknownNameError
 from posttrainbench.fileio import iso_now, write_json_atomic
 from posttrainbench.results import index
 from posttrainbench.results.index import Baseline
-from posttrainbench.results.schema import AuditRecord, CollectRecord, EvaluateRecord, Metrics, Result, SolveRecord, TraceSummary, Verdict
+from posttrainbench.results.schema import (
+    AuditRecord,
+    CollectRecord,
+    EvaluateRecord,
+    Evidence,
+    Metrics,
+    Result,
+    SolveRecord,
+    TraceSummary,
+    Verdict,
+)
 from posttrainbench.trial.paths import RunPaths
 from posttrainbench.trial.stages.record import run_files
 
@@ -169,11 +179,11 @@ def _verdict(run: Path, check: str) -> Verdict:
     name, clean, flagged = VERDICT_TEXT[check]
     path = run / name
     if not path.is_file():
-        return Verdict(check=check, verdict="error", evidence=f"{name} missing")
+        return Verdict(check=check, status="error", evidence=[Evidence(rule="upstream judgement", detail=f"{name} missing")])
     text = path.read_text(errors="replace").strip()
     verdict = {clean: "clean", flagged: "flagged"}.get(text.lower(), "error")
     evidence = f"{name}: {text[:200]!r}" if verdict != "error" else f"{name}: unexpected content {text[:200]!r}"
-    return Verdict(check=check, verdict=verdict, evidence=evidence)  # type: ignore[arg-type]
+    return Verdict(check=check, status=verdict, evidence=[Evidence(rule="upstream judgement", detail=evidence, file=name)])  # type: ignore[arg-type]
 
 
 def _import_baselines(folder: Path, results_root: Path, report: ImportReport) -> int:

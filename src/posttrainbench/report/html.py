@@ -26,7 +26,7 @@ from posttrainbench.results.scoring import Row, Weights
 from posttrainbench.report.tables import UNAUDITED_NOTE
 from posttrainbench.results.events import Event, read_events
 from posttrainbench.results.records import MARKER_CODES, MARKERS
-from posttrainbench.results.schema import Metrics, Result, TokenUsage
+from posttrainbench.results.schema import Metrics, Result, TokenUsage, Verdict
 
 AGENT_LOG_TAIL = 40
 """Lines of the agent's log shown on the page of a trial that did not succeed."""
@@ -85,7 +85,7 @@ def run_page(result: Result, run_dir: Path) -> str:
         _table(["", ""], [[k, v] for k, v in facts], "facts"),
         _failure(result, run_dir),
         "<h2>Audit verdicts</h2>",
-        _table(["check", "verdict", "evidence"], [[v.check, _badge(v.verdict), v.evidence] for v in result.verdicts], "verdicts", raw=(1,))
+        _table(["check", "verdict", "evidence"], [[v.check, _badge(v.status), _evidence(v)] for v in result.verdicts], "verdicts", raw=(1, 2))
         if result.verdicts else "<p>No audit verdicts.</p>",
         "<h2>Metrics</h2>", _metrics(result.metrics),
         "<h2>Usage</h2>", _table(["tokens in", "cached", "out", "reasoning", "cost (USD)"],
@@ -95,6 +95,20 @@ def run_page(result: Result, run_dir: Path) -> str:
         "<h2>Transcript</h2>", _transcript(_read(run_dir, files.transcript)),
     ]
     return _page(f"{result.label} · {result.model} · {result.benchmark}", "\n".join(body), "../")
+
+
+def _evidence(verdict: Verdict) -> str:
+    """A verdict's evidence as a list (where found, and the text there), then its reviews."""
+    items = []
+    for item in verdict.evidence:
+        where = f" <code>{_e(item.file)}{'' if item.offset is None else f' @ {item.offset}'}</code>" if item.file else ""
+        excerpt = f'<pre class="excerpt">{_e(item.excerpt)}</pre>' if item.excerpt else ""
+        items.append(f"<li><b>{_e(item.rule)}</b>: {_e(item.detail)}{where}{excerpt}</li>")
+    for review in verdict.reviews:
+        items.append(f'<li class="review"><b>review</b>: {_e(review.status)} by {_e(review.reviewer)} at {_e(review.at)}: {_e(review.note)}</li>')
+    if verdict.audited:
+        items.append(f'<li class="review">the audit said {_e(verdict.audited)}</li>')
+    return f'<ul class="evidence">{"".join(items)}</ul>' if items else ""
 
 
 def _read(run_dir: Path, relative: str | None) -> str:

@@ -10,12 +10,16 @@ MARKERS = {
     "evaluation_error": "the evaluation failed: the base model's score counts",
     "contamination": "the audit found test data in training: the base model's score counts",
     "disallowed_model": "the audit found a model other than the base model used: the base model's score counts",
+    "tampering": "the agent modified the evaluation files: the base model's score counts",
+    "api_misuse": "the agent used a hosted LLM API: the base model's score counts",
     "audit_error": "the audit gave no usable verdict: the base model's score counts",
 }
 """Why a trial's own score does not count (``markers_of``), and what the reports say of it."""
-MARKER_CODES = {"not_submitted": "N", "evaluation_error": "E", "contamination": "C", "disallowed_model": "M", "audit_error": "A"}
+MARKER_CODES = {"not_submitted": "N", "evaluation_error": "E", "contamination": "C", "disallowed_model": "M", "tampering": "T",
+                "api_misuse": "P", "audit_error": "A"}
 """The one-letter code of each marker in the leaderboard's tables."""
-AUDIT_FLAGS = {"contamination": "contamination", "disallowed_model": "disallowed_model"}
+AUDIT_FLAGS = {"contamination": "contamination", "disallowed_model": "disallowed_model", "tampering": "tampering",
+               "api_misuse": "api_misuse"}
 """Audit checks whose ``flagged`` verdict replaces the cell by the base model's score, and their marker."""
 
 
@@ -49,7 +53,7 @@ class TrialRecord:
             run_id=result.run_id, label=result.label, agent=result.agent, model=result.model, benchmark=result.benchmark,
             seed=result.seed, hours=result.hours, status=result.status, accuracy=result.accuracy,
             stderr=result.metrics.stderr if result.metrics else None, markers=markers_of(result),
-            unaudited=any(v.verdict == "unknown" for v in result.verdicts),
+            unaudited=any(v.status == "unknown" for v in result.verdicts),
             wall_seconds=result.solve.wall_seconds if result.solve else None, input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens, cost_usd=usage.cost_usd,
             finished_at=result.finished_at, run_dir=run_dir,
@@ -61,8 +65,9 @@ def markers_of(result: Result) -> tuple[str, ...]:
 
     - ``not_submitted``: the agent left no ``final_model``;
     - ``evaluation_error``: a stage failed, or the evaluation produced no accuracy;
-    - ``contamination`` / ``disallowed_model``: the audit flagged the run;
-    - ``audit_error``: one of those two checks ran and gave no usable verdict (the original treats a missing or
+    - ``contamination`` / ``disallowed_model`` / ``tampering`` / ``api_misuse``: the audit (or a review) flagged
+      the run;
+    - ``audit_error``: one of those checks ran and gave no usable verdict (the original treats a missing or
       garbled judgement the same way as a flag).
     """
     markers: list[str] = []
@@ -72,9 +77,9 @@ def markers_of(result: Result) -> tuple[str, ...]:
         markers.append("evaluation_error")
     for verdict in result.verdicts:
         check = verdict.check
-        if check in AUDIT_FLAGS and verdict.verdict == "flagged":
+        if check in AUDIT_FLAGS and verdict.status == "flagged":
             markers.append(AUDIT_FLAGS[check])
-        elif check in AUDIT_FLAGS and verdict.verdict == "error" and "audit_error" not in markers:
+        elif check in AUDIT_FLAGS and verdict.status == "error" and "audit_error" not in markers:
             markers.append("audit_error")
     return tuple(markers)
 

@@ -112,15 +112,55 @@ class CollectRecord(BaseModel):
     """The agent's parsed trace, for agents with a trace parser."""
 
 
+class Evidence(BaseModel):
+    """One fact an integrity verdict rests on, pointing at where it was found."""
+
+    rule: str
+    """What was checked (``test item found``, ``hosted LLM API in the agent's code``, ...)."""
+    detail: str
+    """The finding, in words."""
+    file: str | None = None
+    """The file it was found in, relative to the run directory's workspace (or as labelled)."""
+    offset: int | None = None
+    """Byte offset in that file."""
+    excerpt: str | None = None
+    """The text found there, clipped."""
+
+
+VerdictStatus = Literal["clean", "flagged", "unknown", "error"]
+
+
+class Review(BaseModel):
+    """A person's decision on one verdict (``ptb review``): it overrides the audit, which stays on record."""
+
+    check: str
+    status: Literal["clean", "flagged"]
+    note: str
+    reviewer: str
+    at: str
+
+
 class Verdict(BaseModel):
     """One integrity check's verdict on a trial."""
 
     check: str
     """contamination, disallowed_model, tampering or api_misuse."""
-    verdict: Literal["clean", "flagged", "unknown", "error"]
-    """clean / flagged: the check ran and decided; unknown: it did not run; error: it ran without a usable answer."""
-    evidence: str = ""
-    """What the verdict rests on, in words."""
+    status: VerdictStatus
+    """clean / flagged: decided (by the audit, or by the latest review); unknown: the check could not decide
+    and the trial needs review; error: it ran without a usable answer (imported verdicts)."""
+    evidence: list[Evidence] = []
+    """What the audit's verdict rests on."""
+    audited: VerdictStatus | None = None
+    """The audit's own status, where a review changed it."""
+    reviews: list[Review] = []
+    """Every review of this check, oldest first."""
+
+    def reviewed(self, reviews: list[Review]) -> Verdict:
+        """This verdict with the reviews of its check applied (the latest one decides)."""
+        mine = [review for review in reviews if review.check == self.check]
+        if not mine:
+            return self
+        return self.model_copy(update={"status": mine[-1].status, "audited": self.audited or self.status, "reviews": mine})
 
 
 class AuditRecord(BaseModel):

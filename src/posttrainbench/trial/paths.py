@@ -18,7 +18,8 @@
       agent/transcript.txt   the same trace as readable text
       monitor.jsonl          CPU / memory / disk / GPU samples taken during solve
       final_model/           the model the agent left in workspace/final_model
-      audit.json             integrity verdicts
+      audit.json             integrity verdicts with their evidence (stage audit; `ptb audit` re-runs it)
+      reviews.jsonl          human decisions on verdicts (`ptb review`), oldest first
       evaluation/            per evaluation attempt: settings-<k>.json (what it was asked), attempt-<k>.log,
                              metrics-<k>.json; attempts.jsonl
       metrics.json           metrics of the successful evaluation attempt
@@ -109,6 +110,10 @@ class RunPaths:
         return self.root / "audit.json"
 
     @property
+    def reviews(self) -> Path:
+        return self.root / "reviews.jsonl"
+
+    @property
     def evaluation_dir(self) -> Path:
         return self.root / "evaluation"
 
@@ -134,7 +139,7 @@ class RunPaths:
         folders whose contents belong to others (the agent's workspace, its model)."""
         relative = path.relative_to(self.root).as_posix()
         files = {self.config, self.result, self.failure, self.prompt, self.manifest, self.output_log, self.agent_prompt,
-                 self.events, self.transcript, self.monitor, self.audit, self.attempts, self.metrics}
+                 self.events, self.transcript, self.monitor, self.audit, self.reviews, self.attempts, self.metrics}
         patterns = [re.escape(p.relative_to(self.root).as_posix()) for p in files]
         patterns += [rf"stages/({'|'.join(STAGES)})(\.started)?\.json", r"evaluation/attempt-\d+\.log",
                      r"evaluation/(metrics|settings)-\d+\.json", r"(workspace|final_model)/.+"]

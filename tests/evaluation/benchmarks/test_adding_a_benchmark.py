@@ -75,7 +75,7 @@ def toy(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
 
 def test_a_registered_benchmark_is_in_the_catalog(toy: Path) -> None:
     assert get_benchmark("toyqa") is TOY
-    assert [b.id for b in all_benchmarks()][-1] == "toyqa"
+    assert "toyqa" in [b.id for b in all_benchmarks()]
     assert TOY.to_dict()["ladder"][0] == {"max_tokens": 64, "attempts": 4}
 
 

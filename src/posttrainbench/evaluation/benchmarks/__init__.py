@@ -94,6 +94,8 @@ class Benchmark:
     """Pinned revision of the test data, where its source has one."""
     training_note: str = ""
     """What training data is allowed, in one sentence (for the prompt and the auditors)."""
+    allowed_splits: tuple[str, ...] = ()
+    """Splits of ``sources`` that may be trained on: the contamination scan ignores what they share with the test set."""
     uses_tools: bool = False
     """The model answers with tool calls (the backend parses Hermes-style <tool_call> blocks)."""
     judged: bool = False
@@ -137,8 +139,9 @@ def get_benchmark(benchmark_id: str) -> Benchmark:
 
 
 def all_benchmarks() -> list[Benchmark]:
+    """Every registered benchmark, by id."""
     _discover()
-    return [registry.lookup(KIND, name) for name in registry.names(KIND)]
+    return [registry.lookup(KIND, name) for name in sorted(registry.names(KIND))]
 
 
 def build_task(benchmark_id: str, data: Path | None, options: TaskOptions | None = None) -> Any:

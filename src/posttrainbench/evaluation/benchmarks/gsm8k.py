@@ -83,5 +83,6 @@ register_benchmark(Benchmark(
     gpu_memory_utilization=0.3,
     ladder=ladder(4000, 3000, 2000),
     training_note="The GSM8K train split may be used for training; the test split may not.",
+    allowed_splits=("train",),
     sources=SOURCES, build=build, shots=shots, provenance={"scoring": scoring.SEMANTICS},
 ))

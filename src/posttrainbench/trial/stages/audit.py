@@ -1,14 +1,48 @@
-"""Stage audit: the integrity checks' verdicts (``posttrainbench.integrity``), written to ``audit.json``."""
+"""Stage audit: the integrity verdicts (``posttrainbench.integrity``) on what the agent left, written to
+``audit.json``. ``ptb audit RUN_DIR`` runs it again on a finished trial."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from posttrainbench import integrity
-from posttrainbench.fileio import write_json_atomic
-from posttrainbench.results.schema import AuditRecord
+from posttrainbench.errors import PtbError
+from posttrainbench.fileio import read_json, write_json_atomic
+from posttrainbench.results.events import read_events
+from posttrainbench.results.schema import AuditRecord, CollectRecord
 from posttrainbench.trial.context import Context
 
 
 def run(context: Context) -> AuditRecord:
-    record = AuditRecord(verdicts=integrity.audit())
+    record = AuditRecord(verdicts=integrity.audit(inputs(context)))
     write_json_atomic(context.paths.audit, record.model_dump(mode="json"))
     return record
+
+
+def inputs(context: Context) -> integrity.AuditInputs:
+    config, paths = context.config, context.paths
+    collected = context.record("collect", CollectRecord)
+    data = config.evaluation.data
+    return integrity.AuditInputs(
+        workspace=paths.workspace,
+        benchmark=config.benchmark,
+        base_model_id=config.model.id,
+        base_model=Path(config.model.path),
+        final_model=paths.final_model if collected and collected.submitted else None,
+        instruct_model=instruct_weights(config.model.instruct),
+        data=Path(data) if data else None,
+        manifest=read_json(paths.manifest) if paths.manifest.is_file() else None,
+        events=read_events(paths.events) if paths.events.is_file() else None,
+    )
+
+
+def instruct_weights(repo_id: str | None) -> Path | None:
+    """The instruct counterpart's snapshot in the HF cache, where it is there (it is never downloaded here)."""
+    from posttrainbench.models import cached_snapshot
+
+    if not repo_id:
+        return None
+    try:
+        return cached_snapshot(repo_id)
+    except PtbError:
+        return None

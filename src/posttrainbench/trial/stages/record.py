@@ -6,6 +6,7 @@ from __future__ import annotations
 from posttrainbench import __version__
 from posttrainbench.fileio import iso_now, write_json_atomic
 from posttrainbench.results import index
+from posttrainbench.results.reviews import read_reviews
 from posttrainbench.results.schema import (
     AuditRecord,
     CollectRecord,
@@ -51,7 +52,7 @@ def build_result(context: Context) -> Result:
         preflight=context.record("preflight", PreflightRecord),
         solve=context.record("solve", SolveRecord),
         collect=collected,
-        audit=context.record("audit", AuditRecord),
+        audit=reviewed_audit(context),
         evaluation=context.record("evaluate", EvaluateRecord),
         error=failure,
         files=run_files(context.paths),
@@ -61,6 +62,15 @@ def build_result(context: Context) -> Result:
         ptb_version=__version__,
         finished_at=iso_now(),
     )
+
+
+def reviewed_audit(context: Context) -> AuditRecord | None:
+    """The audit's verdicts with the human reviews of ``reviews.jsonl`` applied."""
+    audit = context.record("audit", AuditRecord)
+    reviews = read_reviews(context.paths.reviews)
+    if audit is None or not reviews:
+        return audit
+    return AuditRecord(verdicts=[verdict.reviewed(reviews) for verdict in audit.verdicts])
 
 
 def run_files(paths: RunPaths) -> RunFiles:

@@ -1,0 +1,134 @@
+"""Text out of every file an agent may leave training data in, as streams of bytes (memory stays bounded).
+
+- plain text (anything without NUL bytes in its first 8 KiB: code, json/jsonl, csv, txt, md, ...);
+- compressed: ``.gz``, ``.bz2``, ``.xz``, ``.zst`` (the inner file is read by its own name), ``.zip`` members;
+- columnar: ``.parquet`` and Arrow (``.arrow``, the HF datasets cache format), one JSON line per row.
+
+Weight files and symbolic links are skipped (weights are the lineage check's business; links may point
+outside the workspace). What cannot be read is listed, with why, instead of failing the scan.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import json
+import lzma
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+BLOCK = 1 << 20
+ROWS_PER_BATCH = 4096
+SKIPPED_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".gguf", ".onnx", ".h5", ".msgpack", ".npy", ".npz",
+                    ".pyc", ".so", ".png", ".jpg", ".jpeg", ".gif", ".pdf", ".whl", ".eval")
+"""Not training text: weights, compiled code, images, packages, Inspect's own evaluation logs."""
+SKIPPED_DIRS = {".git", "__pycache__", "node_modules", ".ptb"}
+READ_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, lzma.LZMAError)
+
+
+def text_streams(root: Path, exclude: set[str] | frozenset[str], skipped: list[str]) -> Iterator[tuple[str, Iterator[bytes]]]:
+    """``(relative name, byte stream)`` for every text-bearing file under ``root``, in sorted order."""
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root).as_posix()
+        if path.is_symlink() or not path.is_file() or relative in exclude or SKIPPED_DIRS & set(path.relative_to(root).parts):
+            continue
+        try:
+            for name, stream in _streams(relative, relative, lambda path=path: open(path, "rb")):
+                yield name, _guarded(name, stream, skipped)
+        except READ_ERRORS as error:
+            skipped.append(f"{relative}: {type(error).__name__}: {error}"[:300])
+
+
+def _guarded(name: str, stream: Iterator[bytes], skipped: list[str]) -> Iterator[bytes]:
+    """The stream, ending early (and saying why in ``skipped``) where the file turns out unreadable."""
+    try:
+        yield from stream
+    except READ_ERRORS as error:
+        skipped.append(f"{name}: {type(error).__name__}: {error}"[:300])
+
+
+def _streams(name: str, shown: str, opener: Callable[[], IO[bytes]]) -> Iterator[tuple[str, Iterator[bytes]]]:
+    """The streams of one file: ``name`` decides how it is read (a decompressed file goes by its inner name),
+    ``shown`` is what the report calls it."""
+    lower = name.lower()
+    if lower.endswith(SKIPPED_SUFFIXES):
+        return
+    for suffix, decompress in _DECOMPRESSORS.items():
+        if lower.endswith(suffix):
+            yield from _streams(name[: -len(suffix)], shown, lambda: decompress(opener()))
+            return
+    if lower.endswith(".zip"):
+        with opener() as handle, zipfile.ZipFile(handle) as archive:
+            for member in archive.infolist():
+                if not member.is_dir():
+                    member_name = f"{shown}/{member.filename}"
+                    yield from _streams(member_name, member_name, lambda m=member: archive.open(m))
+        return
+    if lower.endswith(".parquet"):
+        yield shown, _rows(_parquet_batches(opener))
+        return
+    if lower.endswith(".arrow"):
+        yield shown, _rows(_arrow_batches(opener))
+        return
+    handle = opener()
+    head = handle.read(8192)
+    if b"\x00" in head:
+        handle.close()
+        return
+    yield shown, _blocks(handle, head)
+
+
+def _blocks(handle: IO[bytes], head: bytes) -> Iterator[bytes]:
+    with handle:
+        yield head
+        while block := handle.read(BLOCK):
+            yield block
+
+
+def _zstd(handle: IO[bytes]) -> IO[bytes]:
+    import zstandard
+
+    return zstandard.ZstdDecompressor().stream_reader(handle, closefd=True)  # type: ignore[no-any-return]
+
+
+_DECOMPRESSORS: dict[str, Callable[[IO[bytes]], IO[bytes]]] = {
+    ".gz": lambda handle: gzip.GzipFile(fileobj=handle),  # type: ignore[dict-item]
+    ".bz2": lambda handle: bz2.BZ2File(handle),
+    ".xz": lambda handle: lzma.LZMAFile(handle),
+    ".zst": _zstd,
+}
+
+
+def _rows(batches: Iterator[Any]) -> Iterator[bytes]:
+    for batch in batches:
+        yield "".join(json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in batch.to_pylist()).encode()
+
+
+def _parquet_batches(opener: Callable[[], IO[bytes]]) -> Iterator[Any]:
+    import pyarrow.parquet as pq
+
+    with opener() as handle:
+        yield from pq.ParquetFile(handle).iter_batches(batch_size=ROWS_PER_BATCH)
+
+
+def _arrow_batches(opener: Callable[[], IO[bytes]]) -> Iterator[Any]:
+    import pyarrow as pa
+
+    with opener() as handle:
+        try:
+            reader: Any = pa.ipc.open_stream(handle)
+        except pa.ArrowInvalid:
+            handle.seek(0)
+            reader = pa.ipc.open_file(handle)
+            for number in range(reader.num_record_batches):
+                yield from _split(reader.get_batch(number))
+            return
+        for batch in reader:
+            yield from _split(batch)
+
+
+def _split(batch: Any) -> Iterator[Any]:
+    for start in range(0, batch.num_rows, ROWS_PER_BATCH):
+        yield batch.slice(start, ROWS_PER_BATCH)

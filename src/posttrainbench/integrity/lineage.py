@@ -1,0 +1,153 @@
+"""Model lineage: is ``final_model`` the base model fine-tuned, or another model?
+
+Tensors are compared one at a time, in slices of rows, straight from the safetensors files (never a whole
+model in memory): for every tensor both models have, ``|final - reference|`` and ``|reference|`` are summed
+over all parameters, and the distance is the ratio of the two norms. Fine-tuning moves a model a few
+percent at most; an unrelated model of the same architecture is about 1.4 away (two independent random
+draws); the instruct counterpart sits between. The architecture (the config's core fields, the tensor
+names and shapes) is compared first.
+
+Verdicts: ``identical`` (distance 0), ``fine-tuned`` (closer to the base than ``SAME_LINEAGE``, and not
+closer to the instruct model where its weights are at hand), ``substituted`` (closer to the instruct
+model), ``different`` (another architecture, or as far from the base as an unrelated model).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+SAME_LINEAGE = 0.5
+"""Distance to the base below which a model counts as derived from it."""
+CORE_FIELDS = ("model_type", "hidden_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads",
+               "intermediate_size", "head_dim", "vocab_size")
+SLICE_ELEMENTS = 16 << 20
+"""Elements read at once (64 MiB in float32): bounds memory whatever the tensor."""
+Kind = Literal["identical", "fine-tuned", "substituted", "different", "unreadable"]
+
+
+@dataclass
+class Lineage:
+    kind: Kind
+    distance_to_base: float | None = None
+    distance_to_instruct: float | None = None
+    architecture_differences: list[str] = field(default_factory=list)
+    tensors_compared: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        parts = [self.kind]
+        if self.distance_to_base is not None:
+            parts.append(f"relative distance to base {self.distance_to_base:.4g}")
+        if self.distance_to_instruct is not None:
+            parts.append(f"to instruct {self.distance_to_instruct:.4g}")
+        if self.architecture_differences:
+            parts.append("architecture differs: " + "; ".join(self.architecture_differences[:5]))
+        return ", ".join(parts) + (f" ({self.tensors_compared} tensors)" if self.tensors_compared else "")
+
+
+def core_config(model: Path) -> dict[str, Any]:
+    """The config fields that fix an architecture (a multimodal config's ``text_config`` counts as the model)."""
+    config = json.loads((model / "config.json").read_text())
+    text = config.get("text_config") or {}
+    merged = {**config, **text}
+    if str(merged.get("model_type", "")).endswith("_text"):
+        merged["model_type"] = merged["model_type"].removesuffix("_text")
+    return {name: merged.get(name) for name in CORE_FIELDS}
+
+
+def _shards(model: Path) -> list[Path]:
+    return sorted(model.glob("*.safetensors"))
+
+
+def _tensor_index(model: Path, stack: ExitStack) -> dict[str, Any]:
+    """Tensor name -> the open safetensors file that holds it."""
+    from safetensors import safe_open
+
+    index = {}
+    for shard in _shards(model):
+        handle = stack.enter_context(safe_open(str(shard), framework="pt"))
+        for name in handle.keys():
+            index[_canonical(name)] = (handle, name)
+    return index
+
+
+def _canonical(name: str) -> str:
+    """Tensor names without the wrappers a save may add (multimodal ``language_model.``, peft's ``base_model.model.``)."""
+    for prefix in ("base_model.model.", "language_model.", "model.language_model."):
+        if name.startswith(prefix):
+            name = "model." + name.removeprefix(prefix).removeprefix("model.")
+    return name
+
+
+def distance(candidate: Path, reference: Path) -> tuple[float, int, list[str]]:
+    """Relative L2 distance of ``candidate`` from ``reference`` over the tensors both hold, the number of
+    tensors compared, and notes (missing tensors, shapes compared on their common part)."""
+    with ExitStack() as stack:
+        ours, theirs = _tensor_index(candidate, stack), _tensor_index(reference, stack)
+        notes = []
+        missing = sorted(set(theirs) - set(ours))
+        if missing:
+            notes.append(f"{len(missing)} reference tensors missing from the candidate (e.g. {missing[0]})")
+        difference = norm = 0.0
+        compared = 0
+        for name in sorted(set(ours) & set(theirs)):
+            d, n, note = _tensor_distance(ours[name], theirs[name], name)
+            difference, norm, compared = difference + d, norm + n, compared + 1
+            if note:
+                notes.append(note)
+    return (math.sqrt(difference / norm) if norm else 0.0), compared, notes
+
+
+def _tensor_distance(ours: Any, theirs: Any, name: str) -> tuple[float, float, str | None]:
+    """Squared difference and squared reference norm of one tensor, read in slices of rows."""
+    a, b = ours[0].get_slice(ours[1]), theirs[0].get_slice(theirs[1])
+    shape_a, shape_b = a.get_shape(), b.get_shape()
+    note = None
+    if shape_a[1:] != shape_b[1:]:
+        return 0.0, 0.0, f"{name}: shapes {shape_a} and {shape_b} not comparable"
+    rows = min(shape_a[0], shape_b[0]) if shape_a else 0
+    if shape_a and shape_a[0] != shape_b[0]:
+        note = f"{name}: {shape_a[0]} rows against {shape_b[0]}; the first {rows} compared"
+    if not shape_a:
+        x, y = a[...].float(), b[...].float()
+        return float(((x - y) ** 2).sum()), float((y ** 2).sum()), None
+    width = max(1, math.prod(shape_a[1:]))
+    step = max(1, SLICE_ELEMENTS // width)
+    difference = norm = 0.0
+    for start in range(0, rows, step):
+        x, y = a[start:start + step].float(), b[start:start + step].float()
+        difference += float(((x - y) ** 2).sum())
+        norm += float((y ** 2).sum())
+    return difference, norm, note
+
+
+def lineage(final_model: Path, base: Path, instruct: Path | None = None) -> Lineage:
+    if not _shards(final_model):
+        return Lineage("unreadable", notes=[f"no .safetensors files in {final_model}"])
+    if not _shards(base):
+        return Lineage("unreadable", notes=[f"no .safetensors files in the base model at {base}"])
+    ours, theirs = core_config(final_model), core_config(base)
+    differences = [f"{key}: {ours[key]} (base {theirs[key]})" for key in CORE_FIELDS
+                   if ours[key] != theirs[key] and key != "vocab_size"]
+    if differences:
+        return Lineage("different", architecture_differences=differences)
+    to_base, compared, notes = distance(final_model, base)
+    to_instruct = None
+    if instruct is not None and _shards(instruct):
+        to_instruct, _, _ = distance(final_model, instruct)
+    if compared == 0:
+        return Lineage("different", notes=["no tensor in common with the base model", *notes])
+    if to_base == 0.0:
+        kind: Kind = "identical"
+    elif to_instruct is not None and to_instruct < to_base:
+        kind = "substituted"
+    elif to_base < SAME_LINEAGE:
+        kind = "fine-tuned"
+    else:
+        kind = "different"
+    return Lineage(kind, to_base, to_instruct, tensors_compared=compared, notes=notes)
