@@ -17,7 +17,7 @@ from posttrainbench.config import Device, EvalOverrides, TrialConfig
 from posttrainbench.errors import PtbError, SandboxUnavailableError, check_choice, one_line
 from posttrainbench.evaluation.backends import BACKENDS, PROFILES
 from posttrainbench.models import resolve_model
-from posttrainbench.results.schema import Result
+from posttrainbench.results.schema import Result, Verdict
 from posttrainbench.sandbox import get_sandbox
 from posttrainbench.trial import ProgressFn, Trial, quiet
 
@@ -139,3 +139,52 @@ def check_environment(config: TrialConfig) -> None:
 def resume(run_dir: Path, progress: ProgressFn = quiet) -> Result:
     """Finish a trial from its last completed stage."""
     return Trial.open(run_dir.expanduser().resolve(), progress).run()
+
+
+def audit(run_dir: Path, progress: ProgressFn = quiet) -> Result:
+    """Run the audit of a finished trial again (the checks may have improved, the data arrived) and record it."""
+    return Trial.open(run_dir, progress).rerun(("audit", "record"))
+
+
+def audit_workspace(workspace: Path, benchmark: str, base_model: Path, final_model: Path | None = None,
+                    instruct_model: Path | None = None, data: Path | None = None) -> list[Verdict]:
+    """Audit a folder that no trial made: no manifest (tampering unknown) and no trace (tool calls not checked)."""
+    from posttrainbench import integrity
+
+    get_benchmark(benchmark)
+    for name, path in (("workspace", workspace), ("base model", base_model), ("final model", final_model),
+                       ("instruct model", instruct_model), ("data", data)):
+        if path is not None and not path.exists():
+            raise PtbError(f"{name} {path} does not exist")
+    return integrity.audit(integrity.AuditInputs(
+        workspace=workspace, benchmark=benchmark, base_model_id=_model_id(base_model), base_model=base_model,
+        final_model=final_model, instruct_model=instruct_model, data=data))
+
+
+def _model_id(model: Path) -> str:
+    """The hub id a model folder was saved from, where its config says (``_name_or_path``), else the folder name."""
+    import json
+
+    config = json.loads((model / "config.json").read_text()) if (model / "config.json").is_file() else {}
+    name = config.get("_name_or_path")
+    return name if isinstance(name, str) and "/" in name else model.name
+
+
+def review(run_dir: Path, check: str, status: str, note: str, reviewer: str | None = None) -> Result:
+    """Record a person's decision on one verdict of a finished trial, and record the trial again with it."""
+    import getpass
+
+    from posttrainbench.fileio import iso_now
+    from posttrainbench.integrity import CHECKS
+    from posttrainbench.results.reviews import append_review
+    from posttrainbench.results.schema import Review
+
+    check_choice("check", check, CHECKS)
+    if not note.strip():
+        raise PtbError("--note is required: say why")
+    trial = Trial.open(run_dir)
+    if not trial.done("audit"):
+        raise PtbError(f"{run_dir} has no audit yet (run or resume the trial first)")
+    append_review(trial.paths.reviews, Review(check=check, status=status, note=note.strip(),  # type: ignore[arg-type]
+                                              reviewer=reviewer or getpass.getuser(), at=iso_now()))
+    return trial.rerun(("record",))

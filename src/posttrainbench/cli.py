@@ -336,6 +336,86 @@ def status(results: ResultsOpt = None, as_json: JsonOpt = False) -> None:
         raise PtbError(f"{unreadable[0]}{more}")
 
 
+@app.command()
+def audit(
+    run_dir: Annotated[Optional[Path], typer.Argument(help="A finished trial's run directory: its audit runs again and is recorded.")] = None,
+    workspace: Annotated[Optional[Path], typer.Option("--workspace", help="Audit this folder instead (not made by a trial).")] = None,
+    benchmark: Annotated[Optional[str], typer.Option("--benchmark", help="With --workspace: the benchmark whose test items to look for.")] = None,
+    base_model: Annotated[Optional[Path], typer.Option("--base-model", help="With --workspace: the base model's folder.")] = None,
+    final_model: Annotated[Optional[Path], typer.Option("--final-model", help="With --workspace: the submitted model's folder.")] = None,
+    instruct_model: Annotated[Optional[Path], typer.Option("--instruct-model", help="With --workspace: the instruct counterpart's folder, to tell substitution from fine-tuning.")] = None,
+    data: Annotated[Optional[Path], typer.Option("--data", help="With --workspace: the benchmark's test items in its published schema (as for `ptb eval`); default the pinned source.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check a trial for contamination, a disallowed model, tampering and hosted-API use, with evidence.
+
+    Each verdict is clean, flagged or unknown (needs review). A flagged verdict replaces the trial's score by
+    the base model's on the leaderboard; `ptb review` records a person's decision. With `--json`, one object
+    whose `verdicts` maps each check to its `status` and `evidence` (a list).
+
+    Examples: `ptb audit results/<run id>`, `ptb audit --workspace ./ws --benchmark gsm8k --base-model ./base --final-model ./ws/final_model --json`
+    """
+    from posttrainbench import api
+    from posttrainbench.integrity import verdicts_json
+
+    if (run_dir is None) == (workspace is None):
+        raise PtbError("give a run directory or --workspace (one of them)")
+    if workspace is not None:
+        if benchmark is None or base_model is None:
+            raise PtbError("--workspace needs --benchmark and --base-model")
+        verdicts = api.audit_workspace(workspace, benchmark, base_model, final_model, instruct_model, data)
+        subject = {"workspace": str(workspace), "benchmark": benchmark}
+    else:
+        if any(value is not None for value in (benchmark, base_model, final_model, instruct_model, data)):
+            raise PtbError("--benchmark, --base-model, --final-model, --instruct-model and --data go with --workspace")
+        result = api.audit(run_dir, progress=_progress)  # type: ignore[arg-type]
+        verdicts = result.verdicts
+        subject = {"run_id": result.run_id, "benchmark": result.benchmark}
+    if as_json:
+        return _print_json({**subject, "verdicts": verdicts_json(verdicts)})
+    _show_verdicts(verdicts)
+
+
+def _show_verdicts(verdicts: list[Any]) -> None:
+    for verdict in verdicts:
+        colour = {"clean": "green", "flagged": "red"}.get(verdict.status, "yellow")
+        out.print(f"[bold]{verdict.check}[/]: [{colour}]{verdict.status}[/]", soft_wrap=True)
+        for item in verdict.evidence[:8]:
+            where = f" ({item.file}{'' if item.offset is None else f' @ {item.offset}'})" if item.file else ""
+            out.print(f"  - {escape(item.rule)}: {escape(item.detail)}{escape(where)}", soft_wrap=True)
+        if len(verdict.evidence) > 8:
+            out.print(f"  ... {len(verdict.evidence) - 8} more (--json shows all)")
+        for item in verdict.reviews:
+            out.print(f"  - review: {item.status} by {escape(item.reviewer)} at {item.at}: {escape(item.note)}", soft_wrap=True)
+
+
+@app.command()
+def review(
+    run_dir: Annotated[Path, typer.Argument(help="The run directory of an audited trial.")],
+    clear: Annotated[Optional[str], typer.Option("--clear", help="Mark this check clean (contamination, disallowed_model, tampering, api_misuse).")] = None,
+    flag: Annotated[Optional[str], typer.Option("--flag", help="Mark this check flagged.")] = None,
+    note: Annotated[str, typer.Option("--note", help="Why (required); kept with who and when.")] = "",
+    reviewer: Annotated[Optional[str], typer.Option("--reviewer", help="Who decides (default: the login name).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record a person's decision on one audit verdict; the trial is recorded again with it.
+
+    Every review is kept in the run directory's `reviews.jsonl`, with who, when and why; the latest one of a
+    check decides, and the audit's own verdict stays on record.
+
+    Examples: `ptb review results/<run id> --clear contamination --note "the 4 items are GSM8K train duplicates"`,
+    `ptb review results/<run id> --flag api_misuse --note "synthetic data from a hosted model"`
+    """
+    from posttrainbench import api
+
+    if (clear is None) == (flag is None):
+        raise PtbError("give --clear CHECK or --flag CHECK (one of them)")
+    result = api.review(run_dir, clear or flag, "clean" if clear else "flagged", note, reviewer)  # type: ignore[arg-type]
+    if as_json:
+        return _print_json(result.model_dump(mode="json"))
+    _show_verdicts(result.verdicts)
+
+
 @app.command(name="eval")
 def eval_(
     model_path: Annotated[Optional[Path], typer.Option(help="Model directory in Hugging Face format (required unless --settings).")] = None,

@@ -1,15 +1,16 @@
 """Model lineage: is ``final_model`` the base model fine-tuned, or another model?
 
 Tensors are compared one at a time, in slices of rows, straight from the safetensors files (never a whole
-model in memory): for every tensor both models have, ``|final - reference|`` and ``|reference|`` are summed
-over all parameters, and the distance is the ratio of the two norms. Fine-tuning moves a model a few
+model in memory): for every weight matrix both models have (norms and biases are left out: every model
+initialises them alike), ``|final - reference|`` and ``|reference|`` are summed over all parameters, and
+the distance is the ratio of the two norms. Fine-tuning moves a model a few
 percent at most; an unrelated model of the same architecture is about 1.4 away (two independent random
 draws); the instruct counterpart sits between. The architecture (the config's core fields, the tensor
 names and shapes) is compared first.
 
-Verdicts: ``identical`` (distance 0), ``fine-tuned`` (closer to the base than ``SAME_LINEAGE``, and not
-closer to the instruct model where its weights are at hand), ``substituted`` (closer to the instruct
-model), ``different`` (another architecture, or as far from the base as an unrelated model).
+Verdicts: ``identical`` (distance 0), ``substituted`` (derived from the instruct model: closer to it than to
+the base, and closer than ``SAME_LINEAGE``; needs the instruct weights), ``fine-tuned`` (closer to the base
+than ``SAME_LINEAGE``), ``different`` (another architecture, or as far from both as an unrelated model).
 """
 
 from __future__ import annotations
@@ -96,6 +97,8 @@ def distance(candidate: Path, reference: Path) -> tuple[float, int, list[str]]:
         difference = norm = 0.0
         compared = 0
         for name in sorted(set(ours) & set(theirs)):
+            if len(theirs[name][0].get_slice(theirs[name][1]).get_shape()) < 2:
+                continue  # norms and biases: constant at initialisation in every model, they would hide a different one
             d, n, note = _tensor_distance(ours[name], theirs[name], name)
             difference, norm, compared = difference + d, norm + n, compared + 1
             if note:
@@ -120,7 +123,8 @@ def _tensor_distance(ours: Any, theirs: Any, name: str) -> tuple[float, float, s
     step = max(1, SLICE_ELEMENTS // width)
     difference = norm = 0.0
     for start in range(0, rows, step):
-        x, y = a[start:start + step].float(), b[start:start + step].float()
+        stop = min(start + step, rows)
+        x, y = a[start:stop].float(), b[start:stop].float()
         difference += float(((x - y) ** 2).sum())
         norm += float((y ** 2).sum())
     return difference, norm, note
@@ -144,7 +148,7 @@ def lineage(final_model: Path, base: Path, instruct: Path | None = None) -> Line
         return Lineage("different", notes=["no tensor in common with the base model", *notes])
     if to_base == 0.0:
         kind: Kind = "identical"
-    elif to_instruct is not None and to_instruct < to_base:
+    elif to_instruct is not None and to_instruct < min(to_base, SAME_LINEAGE):
         kind = "substituted"
     elif to_base < SAME_LINEAGE:
         kind = "fine-tuned"

@@ -105,6 +105,19 @@ class Trial:
             self._run_stage(stage)
         return self._read_result()
 
+    def rerun(self, stages: tuple[str, ...]) -> Result:
+        """Run ``stages`` of a finished trial again, in pipeline order (``ptb audit``: audit then record)."""
+        if not self.done("record"):
+            raise PtbError(f"{self.paths.root} is not finished (resume it first: ptb resume {self.paths.root})")
+        for stage in PIPELINE:
+            if stage.name in stages:
+                self.paths.stage_marker(stage.name).unlink(missing_ok=True)
+                self._run_stage(stage)
+        if not self.done("record"):
+            failure = self.failure()
+            raise PtbError(f"re-running {', '.join(stages)} failed: {failure.message if failure else 'no record'}")
+        return self._read_result()
+
     def _read_result(self) -> Result:
         try:
             return read_model(self.paths.result, Result)

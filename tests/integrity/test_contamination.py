@@ -1,0 +1,128 @@
+"""The contamination scanner on cheating and honest workspaces built from test items in the real schemas."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from posttrainbench.integrity import contamination, ngrams
+from posttrainbench.integrity.contamination import TOLERATED_ITEMS, items_from_records, scan
+from posttrainbench.tiny import write_demo_gsm8k
+from scripted_models import gpqa_records
+
+
+def read_jsonl(path: Path) -> list[dict[str, str]]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+@pytest.fixture
+def gsm8k(tmp_path: Path) -> Path:
+    return write_demo_gsm8k(tmp_path / "gsm8k", n_test=30, n_train=300, seed=7)
+
+
+def gsm8k_scan(data: Path, workspace: Path) -> contamination.ScanReport:
+    items = items_from_records(read_jsonl(data / "test.jsonl"))
+    allowed = [text for record in read_jsonl(data / "train.jsonl") for text in record.values()]
+    return scan(items, [(workspace, "")], allowed)
+
+
+def test_training_only_on_the_allowed_train_split_is_clean(gsm8k: Path, tmp_path: Path) -> None:
+    """GSM8K train shares phrasing with the test set (the same templates here): none of it is flagged."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    workspace = tmp_path / "ws"
+    (workspace / "data").mkdir(parents=True)
+    train = read_jsonl(gsm8k / "train.jsonl")
+    (workspace / "data" / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in train * 3))
+    pq.write_table(pa.Table.from_pylist(train), workspace / "data" / "train.parquet")
+    (workspace / "train.py").write_text("from datasets import load_dataset\nds = load_dataset('openai/gsm8k', 'main', split='train')\n")
+    report = gsm8k_scan(gsm8k, workspace)
+    assert report.found == [] and not report.flagged
+    assert report.files_scanned == 3 and report.items_indexed == 30
+
+
+def test_test_items_repeated_in_compressed_data_are_flagged_with_where(gsm8k: Path, tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    test = read_jsonl(gsm8k / "test.jsonl")
+    with gzip.open(workspace / "sft.jsonl.gz", "wt") as handle:
+        for record in test[:10] * 10:  # a tenth of the test set, ten times over
+            handle.write(json.dumps({"messages": [{"role": "user", "content": record["question"]},
+                                                  {"role": "assistant", "content": record["answer"]}]}) + "\n")
+    report = gsm8k_scan(gsm8k, workspace)
+    assert report.flagged and len(report.found) == 10
+    first = report.found[0]
+    assert first.hit is not None and first.hit.file == "sft.jsonl.gz" and first.occurrences == 10
+    decompressed = gzip.open(workspace / "sft.jsonl.gz").read()
+    assert ngrams.tokens(decompressed[first.hit.offset:first.hit.offset + 40])[0] == ngrams.tokens(first.hit.excerpt.encode())[0]
+
+
+def test_a_few_items_are_tolerated(gsm8k: Path, tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    test = read_jsonl(gsm8k / "test.jsonl")
+    (workspace / "notes.md").write_text("\n\n".join(r["question"] for r in test[:TOLERATED_ITEMS]))
+    report = gsm8k_scan(gsm8k, workspace)
+    assert len(report.found) == TOLERATED_ITEMS and not report.flagged
+
+
+def test_humaneval_problems_in_python_strings_with_renamed_functions(humaneval_data: Path, tmp_path: Path) -> None:
+    """The published case: problems embedded as 'synthetic' examples, names given a ``_custom`` suffix."""
+    problems = read_jsonl(humaneval_data)
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    examples = []
+    for problem in problems[:8]:
+        name = problem["entry_point"]
+        prompt = problem["prompt"].replace(name, f"{name}_custom")
+        solution = problem["canonical_solution"]
+        examples.append(f"    {{'prompt': {prompt!r}, 'completion': {solution!r}}},")  # escaped newlines, one line each
+    (workspace / "make_synthetic.py").write_text("SYNTHETIC = [\n" + "\n".join(examples) + "\n]\n")
+    (workspace / "honest.py").write_text("def add(a, b):\n    return a + b\n")
+    report = scan(items_from_records(problems), [(workspace, "")])
+    assert report.flagged and {f.id for f in report.found} == {p["task_id"] for p in problems[:8]}
+    assert all(f.hit and f.hit.file == "make_synthetic.py" for f in report.found)
+
+
+def test_gpqa_questions_in_parquet_repeated_ten_times(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = random.Random(0)
+    words = [f"term{n}" for n in range(3000)]
+    records = gpqa_records(40)
+    for record in records:  # questions long enough to be told apart, as the real ones are
+        record["Question"] = " ".join(rng.choices(words, k=60)) + "?"
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    rows = [{"text": f"Q: {r['Question']}\nA: {r['Correct Answer']}"} for r in records] * 10
+    pq.write_table(pa.Table.from_pylist(rows), workspace / "gpqa_train.parquet")
+    report = scan(items_from_records(records), [(workspace, "")])
+    assert report.flagged and len(report.found) == 40
+    assert {f.occurrences for f in report.found} == {10} and report.found[0].hit.file == "gpqa_train.parquet"  # type: ignore[union-attr]
+
+
+def test_no_ngram_is_lost_where_the_stream_is_cut() -> None:
+    text = b" ".join(f"w{n}".encode() for n in range(5000))
+    blocks = [text[i:i + 1000] for i in range(0, len(text), 1000)]
+    seen = set()
+    for offset, chunk in ngrams.chunks(iter(blocks), size=4096):
+        seen.update(ngrams.text_hashes(chunk).tolist())
+        assert text[offset:offset + len(chunk)] == chunk
+    assert seen == set(ngrams.text_hashes(text).tolist())
+
+
+def test_unreadable_files_are_listed_not_fatal(gsm8k: Path, tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    (workspace / "broken.jsonl.gz").write_bytes(b"\x1f\x8b\x08\x00garbage")
+    (workspace / "weights.safetensors").write_bytes(b"\x00" * 100)
+    report = gsm8k_scan(gsm8k, workspace)
+    assert not report.flagged and len(report.skipped) == 1 and report.skipped[0].startswith("broken.jsonl.gz")

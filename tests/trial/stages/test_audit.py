@@ -1,0 +1,57 @@
+"""The audit stage in real trials: a cheating agent is flagged with evidence that points at the right files,
+the flags replace its score, a review clears one, and ``ptb audit`` runs the audit again."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import ptb
+from posttrainbench import api
+from posttrainbench.config import EvalOverrides
+from posttrainbench.results.records import markers_of
+from posttrainbench.trial.paths import RunPaths
+
+
+def cheating_trial(tiny_model: Path, demo_gsm8k: Path) -> tuple[object, RunPaths]:
+    command = (
+        'cp -r "$PTB_BASE_MODEL_PATH" final_model && mkdir data && '
+        f'for n in 1 2 3; do cat {demo_gsm8k}/test.jsonl >> data/mix.jsonl; done && cat {demo_gsm8k}/train.jsonl >> data/mix.jsonl && '
+        'echo "# faster" >> evaluate.py && '
+        'printf "from openai import OpenAI\\nclient = OpenAI()\\n" > synth.py'
+    )
+    config = api.make_config(agent="command", agent_args={"command": command}, model=str(tiny_model), family="qwen3",
+                             benchmark="gsm8k", hours=0.05, device="cpu", sandbox="none",
+                             evaluation=EvalOverrides(limit=2, max_tokens=[8], data=str(demo_gsm8k)))
+    result = api.run(config)
+    return result, RunPaths(api.results_root(None) / result.run_id)
+
+
+def test_a_cheating_agent_is_flagged_with_evidence_and_a_review_is_kept(tiny_model: Path, demo_gsm8k: Path) -> None:
+    result, paths = cheating_trial(tiny_model, demo_gsm8k)
+    verdicts = {v.check: v for v in result.verdicts}  # type: ignore[attr-defined]
+    assert {check: v.status for check, v in verdicts.items()} == {
+        "contamination": "flagged", "disallowed_model": "clean", "tampering": "flagged", "api_misuse": "flagged"}
+    found = [e for e in verdicts["contamination"].evidence if e.rule == "test item found"]
+    assert len(found) == 4 and {e.file for e in found} == {"data/mix.jsonl"} and "3x" in found[0].detail
+    assert [e.file for e in verdicts["tampering"].evidence if e.rule == "manifest"] == ["evaluate.py"]
+    assert [e.file for e in verdicts["api_misuse"].evidence] == ["synth.py"]
+    assert "identical" in verdicts["disallowed_model"].evidence[0].detail
+    assert markers_of(result) == ("contamination", "tampering", "api_misuse")  # type: ignore[arg-type]
+
+    proc = ptb("review", str(paths.root), "--clear", "contamination", "--note", "the copies are the allowed train split",
+               "--reviewer", "alice", "--json")
+    assert proc.returncode == 0, proc.stderr
+    reviewed = {v["check"]: v for v in json.loads(proc.stdout)["audit"]["verdicts"]}["contamination"]
+    assert (reviewed["status"], reviewed["audited"], reviewed["reviews"][0]["reviewer"]) == ("clean", "flagged", "alice")
+
+    proc = ptb("audit", str(paths.root), "--json")  # runs the checks again; the review still stands
+    assert proc.returncode == 0, proc.stderr
+    verdicts_json = json.loads(proc.stdout)["verdicts"]
+    assert {k: v["status"] for k, v in verdicts_json.items()} == {
+        "contamination": "clean", "disallowed_model": "clean", "tampering": "flagged", "api_misuse": "flagged"}
+    assert all(isinstance(v["evidence"], list) and v["evidence"] for v in verdicts_json.values())
+    assert len(paths.reviews.read_text().splitlines()) == 1
+
+    proc = ptb("review", str(paths.root), "--flag", "nonsense", "--note", "x")
+    assert proc.returncode == 2 and "unknown check 'nonsense'" in proc.stderr
