@@ -19,10 +19,23 @@ import tempfile
 import time
 from pathlib import Path
 
-from posttrainbench.catalog import all_benchmarks, all_models
+from posttrainbench.catalog import all_models
+from posttrainbench.evaluation.benchmarks import all_benchmarks
+from posttrainbench.integrity import CHECKS
 from posttrainbench.results import index
 from posttrainbench.results.index import Baseline
-from posttrainbench.results.schema import Result
+from posttrainbench.results.schema import (
+    AuditRecord,
+    CollectRecord,
+    EvaluateRecord,
+    Evidence,
+    Metrics,
+    Result,
+    SolveRecord,
+    TokenUsage,
+    TraceSummary,
+    Verdict,
+)
 
 SEEDS = 3
 
@@ -30,15 +43,17 @@ SEEDS = 3
 def trial(rng: random.Random, label: str, seed: int, model: str, benchmark: str, n: int) -> Result:
     status = rng.choices(["success", "error", "no_submission"], [0.9, 0.05, 0.05])[0]
     verdict = lambda: rng.choices(["clean", "flagged", "error"], [0.95, 0.03, 0.02])[0]  # noqa: E731
-    usage = {"input_tokens": rng.randint(10**6, 10**8), "output_tokens": rng.randint(10**4, 10**6), "cached_input_tokens": rng.randint(0, 10**6),
-             "reasoning_tokens": rng.randint(0, 10**5), "cost_usd": round(rng.uniform(5, 900), 2)}
-    solve = {"reason": "normal", "exit_code": 0, "wall_seconds": rng.uniform(600, 36000), "budget_seconds": 36000,
-             "agent": {"model": "gpt-5.4", "reprompts": [], "trace": {"usage": usage, "turns": rng.randint(10, 500), "tool_calls": rng.randint(10, 2000)}}}
+    usage = TokenUsage(input_tokens=rng.randint(10**6, 10**8), output_tokens=rng.randint(10**4, 10**6),
+                       cached_input_tokens=rng.randint(0, 10**6), reasoning_tokens=rng.randint(0, 10**5),
+                       cost_usd=round(rng.uniform(5, 900), 2))
+    trace = TraceSummary(usage=usage, turns=rng.randint(10, 500), tool_calls=rng.randint(10, 2000))
     return Result(run_id=f"{label}-s{seed}-{model.replace('/', '_')}-{benchmark}-{n}", status=status, label=label, agent="codex",  # type: ignore[arg-type]
-                  model=model, benchmark=benchmark, seed=seed, hours=10, sandbox="bubblewrap", device="cuda", solve=solve,
-                  submitted=status != "no_submission", final_model_bytes=3 * 10**9,
-                  metrics={"accuracy": rng.random(), "stderr": 0.01, "n": 500} if status == "success" else None,
-                  verdicts=[{"check": c, "verdict": verdict(), "evidence": "generated"} for c in ("contamination", "disallowed_model")],
+                  model=model, benchmark=benchmark, seed=seed, hours=10, sandbox="bubblewrap", device="cuda",
+                  solve=SolveRecord(reason="normal", exit_code=0, wall_seconds=rng.uniform(600, 36000), budget_seconds=36000),
+                  collect=CollectRecord(submitted=status != "no_submission", final_model_bytes=3 * 10**9, trace=trace),
+                  evaluation=EvaluateRecord(metrics=Metrics(accuracy=rng.random(), stderr=0.01, n=500) if status == "success" else None),
+                  audit=AuditRecord(verdicts=[Verdict(check=c, status=verdict(), evidence=[Evidence(rule="generated", detail="generated")])
+                                              for c in CHECKS]),
                   stage_seconds={"solve": 36000.0, "evaluate": 900.0}, ptb_version="0", finished_at=f"2026-11-{1 + n % 28:02d}T00:00:00Z")
 
 

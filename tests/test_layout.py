@@ -50,6 +50,8 @@ def test_tests_mirror_the_package_layout() -> None:
     tests = Path(__file__).parent
     folders = sorted({path.parent.relative_to(tests) for path in tests.rglob("test_*.py")} - {Path(".")})
     assert folders and [folder for folder in folders if not (PACKAGE / folder).is_dir()] == []
+    names = [path.name for path in tests.rglob("test_*.py")]
+    assert sorted(name for name in set(names) if names.count(name) > 1) == []  # pytest imports them by base name
 
 
 def test_the_rule_sees_an_import_inside_a_function(tmp_path: Path) -> None:

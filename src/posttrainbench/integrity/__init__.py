@@ -81,7 +81,9 @@ def _contamination(inputs: AuditInputs, harness_files: set[str], from_trace: lis
             detail=f"item {found.id}: {found.overlap:.0%} of its {found.field} seen, most frequent n-gram {found.occurrences}x",
             file=hit.file if hit else None, offset=hit.offset if hit else None, excerpt=hit.excerpt if hit else None))
     evidence += [Evidence(rule="unreadable file", detail=line) for line in report.skipped[:10]]
-    status = "flagged" if report.flagged else "unknown" if from_trace else "clean"
+    # reading the test data is allowed (evaluating is); a look-up of published results needs a person's review
+    lookups = [e for e in from_trace if e.rule == trace_rules.PUBLISHED_LOOKUP]
+    status = "flagged" if report.flagged else "unknown" if lookups else "clean"
     return _verdict("contamination", status, evidence + from_trace)
 
 

@@ -1,7 +1,7 @@
 """Model lineage: is ``final_model`` the base model fine-tuned, or another model?
 
-Tensors are compared one at a time, in slices of rows, straight from the safetensors files (never a whole
-model in memory): for every weight matrix both models have (norms and biases are left out: every model
+Tensors are compared one at a time, in slices of rows read straight from the safetensors files (never a
+whole model in memory): for every weight matrix both models have (norms and biases are left out: every model
 initialises them alike), ``|final - reference|`` and ``|reference|`` are summed over all parameters, and
 the distance is the ratio of the two norms. Fine-tuning moves a model a few
 percent at most; an unrelated model of the same architecture is about 1.4 away (two independent random
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import math
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -65,15 +64,49 @@ def _shards(model: Path) -> list[Path]:
     return sorted(model.glob("*.safetensors"))
 
 
-def _tensor_index(model: Path, stack: ExitStack) -> dict[str, Any]:
-    """Tensor name -> the open safetensors file that holds it."""
-    from safetensors import safe_open
+class TensorFile:
+    """One safetensors file read with plain reads, row slice by row slice. (Memory-mapping it, as the
+    safetensors library does, would keep every page read so far in the process's memory.)"""
 
+    DTYPES = {"BF16": "bfloat16", "F16": "float16", "F32": "float32", "F64": "float64", "I64": "int64", "I32": "int32",
+              "U8": "uint8", "I8": "int8", "BOOL": "bool"}
+
+    def __init__(self, path: Path):
+        self.path = path
+        with open(path, "rb") as handle:
+            size = int.from_bytes(handle.read(8), "little")
+            header = json.loads(handle.read(size))
+        self.data_start = 8 + size
+        self.tensors = {name: info for name, info in header.items() if name != "__metadata__"}
+
+    def shape(self, name: str) -> list[int]:
+        return list(self.tensors[name]["shape"])
+
+    def rows(self, name: str, start: int, stop: int) -> Any:
+        """Rows ``start:stop`` of a tensor (all of a 0-d one) as float32."""
+        import torch
+
+        info = self.tensors[name]
+        dtype = getattr(torch, self.DTYPES[info["dtype"]])
+        shape = info["shape"]
+        row_bytes = math.prod(shape[1:]) * torch.tensor([], dtype=dtype).element_size() if shape else 0
+        begin, end = info["data_offsets"]
+        if shape:
+            begin, end = begin + start * row_bytes, begin + stop * row_bytes
+        with open(self.path, "rb") as handle:
+            handle.seek(self.data_start + begin)
+            raw = bytearray(handle.read(end - begin))
+        values = torch.frombuffer(raw, dtype=dtype) if raw else torch.zeros(0, dtype=dtype)
+        return values.reshape([stop - start, *shape[1:]] if shape else []).float()
+
+
+def _tensor_index(model: Path) -> dict[str, tuple[TensorFile, str]]:
+    """Tensor name (without wrapper prefixes) -> the file that holds it and its name there."""
     index = {}
     for shard in _shards(model):
-        handle = stack.enter_context(safe_open(str(shard), framework="pt"))
-        for name in handle.keys():
-            index[_canonical(name)] = (handle, name)
+        tensors = TensorFile(shard)
+        for name in tensors.tensors:
+            index[_canonical(name)] = (tensors, name)
     return index
 
 
@@ -86,45 +119,38 @@ def _canonical(name: str) -> str:
 
 
 def distance(candidate: Path, reference: Path) -> tuple[float, int, list[str]]:
-    """Relative L2 distance of ``candidate`` from ``reference`` over the tensors both hold, the number of
-    tensors compared, and notes (missing tensors, shapes compared on their common part)."""
-    with ExitStack() as stack:
-        ours, theirs = _tensor_index(candidate, stack), _tensor_index(reference, stack)
-        notes = []
-        missing = sorted(set(theirs) - set(ours))
-        if missing:
-            notes.append(f"{len(missing)} reference tensors missing from the candidate (e.g. {missing[0]})")
-        difference = norm = 0.0
-        compared = 0
-        for name in sorted(set(ours) & set(theirs)):
-            if len(theirs[name][0].get_slice(theirs[name][1]).get_shape()) < 2:
-                continue  # norms and biases: constant at initialisation in every model, they would hide a different one
-            d, n, note = _tensor_distance(ours[name], theirs[name], name)
-            difference, norm, compared = difference + d, norm + n, compared + 1
-            if note:
-                notes.append(note)
+    """Relative L2 distance of ``candidate`` from ``reference`` over the weight matrices both hold, the number
+    of tensors compared, and notes (missing tensors, shapes compared on their common part)."""
+    ours, theirs = _tensor_index(candidate), _tensor_index(reference)
+    notes = []
+    missing = sorted(set(theirs) - set(ours))
+    if missing:
+        notes.append(f"{len(missing)} reference tensors missing from the candidate (e.g. {missing[0]})")
+    difference = norm = 0.0
+    compared = 0
+    for name in sorted(set(ours) & set(theirs)):
+        if len(theirs[name][0].shape(theirs[name][1])) < 2:
+            continue  # norms and biases: constant at initialisation in every model, they would hide a different one
+        d, n, note = _tensor_distance(ours[name], theirs[name], name)
+        difference, norm, compared = difference + d, norm + n, compared + 1
+        if note:
+            notes.append(note)
     return (math.sqrt(difference / norm) if norm else 0.0), compared, notes
 
 
-def _tensor_distance(ours: Any, theirs: Any, name: str) -> tuple[float, float, str | None]:
-    """Squared difference and squared reference norm of one tensor, read in slices of rows."""
-    a, b = ours[0].get_slice(ours[1]), theirs[0].get_slice(theirs[1])
-    shape_a, shape_b = a.get_shape(), b.get_shape()
-    note = None
+def _tensor_distance(ours: tuple[TensorFile, str], theirs: tuple[TensorFile, str], name: str) -> tuple[float, float, str | None]:
+    """Squared difference and squared reference norm of one weight matrix, read in slices of rows."""
+    (a, a_name), (b, b_name) = ours, theirs
+    shape_a, shape_b = a.shape(a_name), b.shape(b_name)
     if shape_a[1:] != shape_b[1:]:
         return 0.0, 0.0, f"{name}: shapes {shape_a} and {shape_b} not comparable"
-    rows = min(shape_a[0], shape_b[0]) if shape_a else 0
-    if shape_a and shape_a[0] != shape_b[0]:
-        note = f"{name}: {shape_a[0]} rows against {shape_b[0]}; the first {rows} compared"
-    if not shape_a:
-        x, y = a[...].float(), b[...].float()
-        return float(((x - y) ** 2).sum()), float((y ** 2).sum()), None
-    width = max(1, math.prod(shape_a[1:]))
-    step = max(1, SLICE_ELEMENTS // width)
+    rows = min(shape_a[0], shape_b[0])
+    note = f"{name}: {shape_a[0]} rows against {shape_b[0]}; the first {rows} compared" if shape_a[0] != shape_b[0] else None
+    step = max(1, SLICE_ELEMENTS // max(1, math.prod(shape_a[1:])))
     difference = norm = 0.0
     for start in range(0, rows, step):
         stop = min(start + step, rows)
-        x, y = a[start:stop].float(), b[start:stop].float()
+        x, y = a.rows(a_name, start, stop), b.rows(b_name, start, stop)
         difference += float(((x - y) ** 2).sum())
         norm += float((y ** 2).sum())
     return difference, norm, note

@@ -36,6 +36,7 @@ EVALUATION_FILES = re.compile(r"(?:^|[\s/'\"])(?:evaluate\.py|templates/)")
 WRITES = re.compile(r"(?:>|\btee\b|\bsed\s+-i\b|\bmv\b|\bcp\b|\brm\b|\bchmod\b|write_text|open\([^)]*['\"][wa])")
 DATA_FILE = re.compile(r"\.(?:jsonl?|csv|parquet|arrow|txt)\b")
 CODE_SUFFIXES = (".py", ".sh", ".ipynb", ".js", ".ts")
+PUBLISHED_LOOKUP = "look-up of the benchmark's published results"
 
 
 @dataclass
@@ -71,7 +72,7 @@ def check(events: list[Event], workspace: Path, harness_files: Iterable[str], ba
         if EVALUATION_FILES.search(text) and WRITES.search(text):
             findings.tampering.append(Evidence(rule="write to an evaluation file", detail=where, excerpt=text[:300]))
         if PUBLISHED_RESULTS.search(text):
-            findings.contamination.append(Evidence(rule="look-up of the benchmark's published results", detail=where,
+            findings.contamination.append(Evidence(rule=PUBLISHED_LOOKUP, detail=where,
                                                    excerpt=text[:300]))
         if any(marker.lower() in text.lower() for marker in test_markers):
             read_test_at = number
