@@ -416,6 +416,45 @@ def review(
     _show_verdicts(result.verdicts)
 
 
+@app.command(name="check-data")
+def check_data(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders of training data (JSONL is checked line by line).")],
+    index: Annotated[Path, typer.Option("--index", help="The hashed test n-grams (a trial's workspace has them in .ptb/test_ngrams.npz).")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Find the documents of training data that hold a test item, through hashed n-grams only.
+
+    A trial's workspace runs this as `python check_contamination.py PATH`: the agent can clean its data
+    without the test set ever being handed to it. Exits 1 when some document holds a test item.
+
+    Example: `ptb check-data data/ --index .ptb/test_ngrams.npz`
+    """
+    from posttrainbench.integrity.contamination import FOUND_OVERLAP, ItemIndex, check_documents
+
+    for path in [index, *paths]:
+        if not path.exists():
+            raise PtbError(f"{path} does not exist")
+    try:
+        loaded = ItemIndex.load(index)
+    except (OSError, ValueError, KeyError) as error:
+        raise PtbError(f"{index} is not a test n-gram index ({error})") from None
+    overlaps, documents = [], 0
+    for path in paths:
+        found, checked = check_documents(loaded, path)
+        overlaps += found
+        documents += checked
+    if as_json:
+        _print_json({"documents": documents, "overlapping": [vars(o) for o in overlaps]})
+    else:
+        for o in overlaps:
+            where = o.file if o.line is None else f"{o.file}:{o.line}"
+            out.print(f"{escape(where)}: holds {o.item} ({o.overlap:.0%} of one of its fields)", soft_wrap=True)
+        out.print(f"{len(overlaps)} overlaps in {documents} documents (a document overlaps when it holds at least "
+                  f"{FOUND_OVERLAP:.0%} of one field of a test item)", soft_wrap=True)
+    if overlaps:
+        raise typer.Exit(ExitCode.FAILED)
+
+
 @app.command(name="eval")
 def eval_(
     model_path: Annotated[Optional[Path], typer.Option(help="Model directory in Hugging Face format (required unless --settings).")] = None,

@@ -108,6 +108,40 @@ class ItemIndex:
         return cls([item.id for item in items], unique, np.searchsorted(unique, keys), units,
                    np.asarray(unit_item, dtype=np.int32), np.bincount(units, minlength=len(unit_item)), unit_names)
 
+    def save(self, path: Path) -> None:
+        """The index as hashes and numbers only (item ids and field names are left out): what the agent's
+        decontamination check gets, so that it can test its data without ever seeing a test item."""
+        with open(path, "wb") as handle:
+            np.savez_compressed(handle, keys=self.keys, unit_keys=self.unit_keys, unit_of=self.unit_of,
+                                unit_item=self.unit_item, unit_sizes=self.unit_sizes)
+
+    @classmethod
+    def load(cls, path: Path) -> ItemIndex:
+        with np.load(path) as saved:
+            units = saved["unit_item"]
+            items = int(units.max()) + 1 if units.size else 0
+            return cls([f"test item {n + 1}" for n in range(items)], saved["keys"], saved["unit_keys"], saved["unit_of"],
+                       units, saved["unit_sizes"], ["text"] * units.size)
+
+    def best_units(self, keys: np.ndarray) -> list[tuple[int, float]]:
+        """For the distinct key indexes ``keys`` seen in one document: each item it holds at least
+        ``FOUND_OVERLAP`` of (through one field), with that share."""
+        if not keys.size:
+            return []
+        if not hasattr(self, "_by_key"):
+            self._by_key = np.argsort(self.unit_keys, kind="stable")
+            self._sorted_keys = self.unit_keys[self._by_key]
+        starts = np.searchsorted(self._sorted_keys, keys, "left")
+        ends = np.searchsorted(self._sorted_keys, keys, "right")
+        pairs = np.concatenate([self._by_key[start:end] for start, end in zip(starts, ends, strict=True)])
+        units, counts = np.unique(self.unit_of[pairs], return_counts=True)
+        share = counts / self.unit_sizes[units]
+        best: dict[int, float] = {}
+        for unit, value in zip(units[share >= FOUND_OVERLAP], share[share >= FOUND_OVERLAP], strict=True):
+            item = int(self.unit_item[unit])
+            best[item] = max(best.get(item, 0.0), float(value))
+        return sorted(best.items())
+
     def lookup(self, hashes: np.ndarray) -> np.ndarray:
         """For each hash, its index in ``keys``, or -1."""
         found = np.full(hashes.size, -1)
@@ -245,3 +279,42 @@ def scan(items: list[TestItem], roots: list[tuple[Path, str]], allowed: Iterable
         scanner.scan_tree(root, exclude if number == 0 else frozenset(), label)
     return scanner.report()
 
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """A document that holds a test item: where it is, which item (by number) and how much of it."""
+
+    file: str
+    line: int | None
+    """Line number for JSONL documents (one per line); None for a whole file."""
+    item: str
+    overlap: float
+
+
+def check_documents(index: ItemIndex, root: Path) -> tuple[list[Overlap], int]:
+    """Each document under ``root`` (a file, or each line of a JSONL file) that holds at least
+    ``FOUND_OVERLAP`` of one test item's field; and how many documents were checked."""
+    from posttrainbench.integrity.files import text_streams
+
+    overlaps: list[Overlap] = []
+    documents = 0
+    for name, stream in text_streams(root, frozenset(), []):
+        per_line = ".jsonl" in name
+        for line, document in (_lines(stream) if per_line else [(None, b"".join(stream))]):
+            documents += 1
+            found = index.lookup(ngrams.text_hashes(document))
+            for item, share in index.best_units(np.unique(found[found >= 0])):
+                overlaps.append(Overlap(name, line, index.item_ids[item], share))
+    return overlaps, documents
+
+
+def _lines(stream: Iterator[bytes]) -> Iterator[tuple[int, bytes]]:
+    rest, number = b"", 0
+    for block in stream:
+        *complete, rest = (rest + block).split(b"\n")
+        for line in complete:
+            number += 1
+            yield number, line
+    if rest:
+        yield number + 1, rest

@@ -29,10 +29,12 @@ READ_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, lzma.LZMAError
 
 
 def text_streams(root: Path, exclude: set[str] | frozenset[str], skipped: list[str]) -> Iterator[tuple[str, Iterator[bytes]]]:
-    """``(relative name, byte stream)`` for every text-bearing file under ``root``, in sorted order."""
-    for path in sorted(root.rglob("*")):
-        relative = path.relative_to(root).as_posix()
-        if path.is_symlink() or not path.is_file() or relative in exclude or SKIPPED_DIRS & set(path.relative_to(root).parts):
+    """``(relative name, byte stream)`` for every text-bearing file under ``root`` (or ``root`` itself, a
+    file), in sorted order."""
+    top = root.parent if root.is_file() else root
+    for path in [root] if root.is_file() else sorted(root.rglob("*")):
+        relative = path.relative_to(top).as_posix()
+        if path.is_symlink() or not path.is_file() or relative in exclude or SKIPPED_DIRS & set(path.relative_to(top).parts):
             continue
         try:
             for name, stream in _streams(relative, relative, lambda path=path: open(path, "rb")):

@@ -31,14 +31,23 @@ def format_hours(hours: float) -> str:
     return str(int(hours)) if float(hours).is_integer() else f"{hours:g}"
 
 
-def render(template: str, *, model: str, benchmark: str, hours: float, device: str, num_gpus: int) -> str:
-    """Fill the template; an unknown placeholder is a one-line error, not a KeyError."""
+_CHECK_NOTE = (
+    "- `python check_contamination.py PATH` checks training data (a file or a folder; JSONL line by line) against the "
+    "test set through hashed n-grams and lists the documents that hold a test item, so that you can remove them. "
+    "It never shows the test set.\n"
+)
+
+
+def render(template: str, *, model: str, benchmark: str, hours: float, device: str, num_gpus: int,
+           data_check: bool = False) -> str:
+    """Fill the template; an unknown placeholder is a one-line error, not a KeyError. ``data_check``: the
+    workspace has ``check_contamination.py``."""
     values = {
         "model": model,
         "benchmark": benchmark,
         "num_hours": format_hours(hours),
         "gpu_info": gpu_info(device, num_gpus),
-        "setup_other": _INSPECT_NOTE,
+        "setup_other": _INSPECT_NOTE + (_CHECK_NOTE if data_check else ""),
     }
     for _, field, _, _ in string.Formatter().parse(template):
         if field is not None and field not in values:

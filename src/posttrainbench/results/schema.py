@@ -52,6 +52,8 @@ class TraceSummary(BaseModel):
 class PrepareRecord(BaseModel):
     manifest_files: int
     """Files the harness placed in the workspace (their hashes are in ``manifest.json``)."""
+    data_check_missing: str | None = None
+    """Why the workspace has no ``check_contamination.py`` (its test data was not at hand); None when it has one."""
 
 
 class Gpu(BaseModel):

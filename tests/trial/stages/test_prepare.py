@@ -2,9 +2,11 @@ import hashlib
 import json
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from posttrainbench.config import ModelSpec, TrialConfig
@@ -24,7 +26,7 @@ def make_config(**overrides: object) -> TrialConfig:
 
 def test_workspace_contents_and_manifest(tmp_path: Path) -> None:
     paths = RunPaths(tmp_path / "run")
-    manifest = build_workspace(make_config(), paths)
+    manifest, missing_check = build_workspace(make_config(), paths)
     ws = paths.workspace
     assert set(manifest) == {"evaluate.py", "timer.sh", "prompt.txt", "task.json",
                              "templates/qwen3.jinja", "templates/smollm3.jinja", "templates/gemma3.jinja"}
@@ -85,3 +87,33 @@ def test_timer_counts_down_and_expires(tmp_path: Path) -> None:
     assert _timer(ws, ws).stdout.splitlines()[-1] == "0:59"
     write_deadline(paths, time.time() - 1)
     assert "expired" in _timer(ws, ws).stdout
+
+
+def test_the_workspace_gets_a_data_check_that_never_shows_the_test_set(demo_gsm8k: Path, tmp_path: Path) -> None:
+    from posttrainbench.config import EvalOverrides
+
+    paths = RunPaths(tmp_path / "run")
+    manifest, missing_check = build_workspace(make_config(evaluation=EvalOverrides(data=str(demo_gsm8k))), paths)
+    ws = paths.workspace
+    assert missing_check is None and {"check_contamination.py", ".ptb/test_ngrams.npz"} <= set(manifest)
+    assert "python check_contamination.py PATH" in paths.prompt.read_text()
+    questions = [json.loads(line)["question"] for line in (demo_gsm8k / "test.jsonl").read_text().splitlines()]
+    with np.load(ws / ".ptb" / "test_ngrams.npz") as saved:  # hashes and numbers only: no text at all
+        assert {name: saved[name].dtype.kind for name in saved.files} == {
+            "keys": "u", "unit_keys": "i", "unit_of": "i", "unit_item": "i", "unit_sizes": "i"}
+    (ws / "mine.jsonl").write_text(json.dumps({"text": "nothing to see"}) + "\n" + json.dumps({"text": questions[2]}) + "\n")
+    (ws / "clean.jsonl").write_text((demo_gsm8k / "train.jsonl").read_text())
+    proc = subprocess.run([sys.executable, "check_contamination.py", "mine.jsonl", "clean.jsonl", "--json"], cwd=ws,
+                          capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["documents"] == 2 + len((demo_gsm8k / "train.jsonl").read_text().splitlines())
+    assert [(o["file"], o["line"]) for o in report["overlapping"]] == [("mine.jsonl", 2)]
+    clean = subprocess.run([sys.executable, "check_contamination.py", "clean.jsonl"], cwd=ws, capture_output=True, text=True)
+    assert clean.returncode == 0 and "0 overlaps" in clean.stdout
+
+
+def test_without_test_data_at_hand_the_workspace_has_no_data_check(tmp_path: Path) -> None:
+    paths = RunPaths(tmp_path / "run")
+    manifest, missing_check = build_workspace(make_config(), paths)  # the pinned source is not in the (empty) HF cache
+    assert missing_check and "check_contamination.py" not in manifest and "check_contamination" not in paths.prompt.read_text()

@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from importlib import resources
+from pathlib import Path
 
 from posttrainbench import prompt as prompt_mod
 from posttrainbench.agents import agent_prompt_note
@@ -13,6 +14,7 @@ from posttrainbench.catalog import FAMILIES
 from posttrainbench.evaluation.benchmarks import get_benchmark
 from posttrainbench.config import TrialConfig
 from posttrainbench.evaluation.chat_templates import default_source
+from posttrainbench.errors import PtbError
 from posttrainbench.fileio import sha256_file, write_json_atomic, write_text_atomic
 from posttrainbench.results.schema import PrepareRecord
 from posttrainbench.trial.context import Context
@@ -23,13 +25,15 @@ PROMPT_FILE = "prompt.txt"
 TASK_FILE = "task.json"
 STATE_DIR = ".ptb"
 DEADLINE_FILE = f"{STATE_DIR}/deadline"
+DATA_CHECK = "check_contamination.py"
+TEST_NGRAMS = f"{STATE_DIR}/test_ngrams.npz"
 
 
 def _packaged(name: str) -> str:
     return resources.files("posttrainbench.workspace_files").joinpath(name).read_text()
 
 
-def render_prompt(config: TrialConfig) -> str:
+def render_prompt(config: TrialConfig, data_check: bool = False) -> str:
     """The agent's prompt: the trial's template filled in; the built-in one ends with the agent's own note."""
     benchmark = get_benchmark(config.benchmark)
     template = config.prompt_template
@@ -43,6 +47,7 @@ def render_prompt(config: TrialConfig) -> str:
         hours=config.hours,
         device=config.device,
         num_gpus=config.num_gpus,
+        data_check=data_check,
     )
 
 
@@ -73,13 +78,34 @@ def final_templates(config: TrialConfig) -> dict[str, str]:
     return files
 
 
-def build_workspace(config: TrialConfig, paths: RunPaths) -> dict[str, str]:
-    """Write the workspace and return the manifest: relative path -> sha256 of each placed file."""
+def write_data_check(config: TrialConfig, workspace: Path) -> str | None:
+    """The agent's decontamination check: the test items as hashed n-grams (``TEST_NGRAMS``) and the
+    ``check_contamination.py`` launcher. Returns why it could not be made (the test data is not at hand), or None."""
+    from posttrainbench.integrity import test_items
+    from posttrainbench.integrity.contamination import ItemIndex
+
+    data = config.evaluation.data
+    try:
+        items, allowed = test_items(config.benchmark, Path(data) if data else None)
+    except PtbError as error:
+        return str(error)
+    ItemIndex.build(items, allowed).save(workspace / TEST_NGRAMS)
+    launcher = _packaged("check_contamination.py.tmpl").format(benchmark_name=get_benchmark(config.benchmark).name,
+                                                                python=sys.executable)
+    write_text_atomic(workspace / DATA_CHECK, launcher)
+    os.chmod(workspace / DATA_CHECK, 0o755)
+    return None
+
+
+def build_workspace(config: TrialConfig, paths: RunPaths) -> tuple[dict[str, str], str | None]:
+    """Write the workspace; return the manifest (relative path -> sha256 of each placed file) and why the
+    data check is missing (None when it is there)."""
     ws = paths.workspace
     ws.mkdir(parents=True, exist_ok=True)
     (ws / STATE_DIR).mkdir(exist_ok=True)
     benchmark = get_benchmark(config.benchmark)
-    prompt_text = render_prompt(config)
+    no_data_check = write_data_check(config, ws)
+    prompt_text = render_prompt(config, data_check=no_data_check is None)
     files: dict[str, str] = {
         "evaluate.py": _evaluate_launcher(config),
         "timer.sh": _packaged("timer.sh"),
@@ -102,9 +128,10 @@ def build_workspace(config: TrialConfig, paths: RunPaths) -> dict[str, str]:
     for executable in ("evaluate.py", "timer.sh"):
         os.chmod(ws / executable, 0o755)
     write_text_atomic(paths.prompt, prompt_text)
-    manifest = {relative: sha256_file(ws / relative) for relative in sorted(files)}
+    placed = sorted([*files, *(() if no_data_check else (DATA_CHECK, TEST_NGRAMS))])
+    manifest = {relative: sha256_file(ws / relative) for relative in placed}
     write_json_atomic(paths.manifest, manifest)
-    return manifest
+    return manifest, no_data_check
 
 
 def write_deadline(paths: RunPaths, deadline_epoch: float) -> None:
@@ -114,4 +141,5 @@ def write_deadline(paths: RunPaths, deadline_epoch: float) -> None:
 
 def run(context: Context) -> PrepareRecord:
     """Stage prepare: the workspace and its manifest."""
-    return PrepareRecord(manifest_files=len(build_workspace(context.config, context.paths)))
+    manifest, no_data_check = build_workspace(context.config, context.paths)
+    return PrepareRecord(manifest_files=len(manifest), data_check_missing=no_data_check)
