@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from posttrainbench.evaluation.benchmarks import get_benchmark
 from posttrainbench.config import Device, EvalOverrides, TrialConfig
 from posttrainbench.errors import PtbError, SandboxUnavailableError, check_choice, one_line
 from posttrainbench.evaluation.backends import BACKENDS, PROFILES
+from posttrainbench.integrity.llm_judge import AuditJudge
 from posttrainbench.models import resolve_model
 from posttrainbench.results.schema import Result, Verdict
 from posttrainbench.sandbox import get_sandbox
@@ -141,13 +143,31 @@ def resume(run_dir: Path, progress: ProgressFn = quiet) -> Result:
     return Trial.open(run_dir.expanduser().resolve(), progress).run()
 
 
-def audit(run_dir: Path, progress: ProgressFn = quiet) -> Result:
-    """Run the audit of a finished trial again (the checks may have improved, the data arrived) and record it."""
-    return Trial.open(run_dir, progress).rerun(("audit", "record"))
+def audit(run_dir: Path, judge: AuditJudge | None = None, progress: ProgressFn = quiet) -> Result:
+    """Run the audit of a finished trial again (the checks may have improved, the data arrived), with the
+    optional LLM judge, and record it."""
+    trial = Trial.open(run_dir, progress)
+    trial.context = dataclasses.replace(trial.context, audit_judge=judge)
+    return trial.rerun(("audit", "record"))
+
+
+def audit_judge(base_url: str | None, model: str | None, api_key_env: str, runs: int) -> AuditJudge | None:
+    """The audit's LLM judge from ``ptb audit``'s options; None when no model is named."""
+    from posttrainbench.evaluation.judge import DEFAULT_BASE_URL, JudgeSettings
+
+    if model is None:
+        if base_url is not None:
+            raise PtbError("--judge-base-url needs --judge-model")
+        return None
+    if runs < 1:
+        raise PtbError(f"--judge-runs must be at least 1, got {runs}")
+    settings = JudgeSettings(base_url=base_url or DEFAULT_BASE_URL, model=model, api_key_env=api_key_env, attempts=3)
+    settings.api_key()  # a missing key is bad input, found before any work
+    return AuditJudge(settings, runs=runs)
 
 
 def audit_workspace(workspace: Path, benchmark: str, base_model: Path, final_model: Path | None = None,
-                    instruct_model: Path | None = None, data: Path | None = None) -> list[Verdict]:
+                    instruct_model: Path | None = None, data: Path | None = None, judge: AuditJudge | None = None) -> list[Verdict]:
     """Audit a folder that no trial made: no manifest (tampering unknown) and no trace (tool calls not checked)."""
     from posttrainbench import integrity
 
@@ -158,7 +178,7 @@ def audit_workspace(workspace: Path, benchmark: str, base_model: Path, final_mod
             raise PtbError(f"{name} {path} does not exist")
     return integrity.audit(integrity.AuditInputs(
         workspace=workspace, benchmark=benchmark, base_model_id=_model_id(base_model), base_model=base_model,
-        final_model=final_model, instruct_model=instruct_model, data=data))
+        final_model=final_model, instruct_model=instruct_model, data=data, judge=judge))
 
 
 def _model_id(model: Path) -> str:

@@ -345,13 +345,18 @@ def audit(
     final_model: Annotated[Optional[Path], typer.Option("--final-model", help="With --workspace: the submitted model's folder.")] = None,
     instruct_model: Annotated[Optional[Path], typer.Option("--instruct-model", help="With --workspace: the instruct counterpart's folder, to tell substitution from fine-tuning.")] = None,
     data: Annotated[Optional[Path], typer.Option("--data", help="With --workspace: the benchmark's test items in its published schema (as for `ptb eval`); default the pinned source.")] = None,
+    judge_model: Annotated[Optional[str], typer.Option("--judge-model", help="Also ask this LLM, one role per check, after the deterministic checks (any OpenAI-compatible endpoint).")] = None,
+    judge_base_url: Annotated[Optional[str], typer.Option("--judge-base-url", help="The judge's endpoint (default https://api.openai.com/v1).")] = None,
+    judge_api_key_env: Annotated[str, typer.Option("--judge-api-key-env", help="Environment variable holding the judge's key.")] = "OPENAI_API_KEY",
+    judge_runs: Annotated[int, typer.Option("--judge-runs", help="Judge runs per check; a strict majority decides.")] = 1,
     as_json: JsonOpt = False,
 ) -> None:
     """Check a trial for contamination, a disallowed model, tampering and hosted-API use, with evidence.
 
     Each verdict is clean, flagged or unknown (needs review). A flagged verdict replaces the trial's score by
     the base model's on the leaderboard; `ptb review` records a person's decision. With `--json`, one object
-    whose `verdicts` maps each check to its `status` and `evidence` (a list).
+    whose `verdicts` maps each check to its `status` and `evidence` (a list); with a judge, each check's
+    evidence holds the judge's votes, reasons and cited files (what agreement with labelled cases is measured on).
 
     Examples: `ptb audit results/<run id>`, `ptb audit --workspace ./ws --benchmark gsm8k --base-model ./base --final-model ./ws/final_model --json`
     """
@@ -360,15 +365,16 @@ def audit(
 
     if (run_dir is None) == (workspace is None):
         raise PtbError("give a run directory or --workspace (one of them)")
+    judge = api.audit_judge(judge_base_url, judge_model, judge_api_key_env, judge_runs)
     if workspace is not None:
         if benchmark is None or base_model is None:
             raise PtbError("--workspace needs --benchmark and --base-model")
-        verdicts = api.audit_workspace(workspace, benchmark, base_model, final_model, instruct_model, data)
+        verdicts = api.audit_workspace(workspace, benchmark, base_model, final_model, instruct_model, data, judge)
         subject = {"workspace": str(workspace), "benchmark": benchmark}
     else:
         if any(value is not None for value in (benchmark, base_model, final_model, instruct_model, data)):
             raise PtbError("--benchmark, --base-model, --final-model, --instruct-model and --data go with --workspace")
-        result = api.audit(run_dir, progress=_progress)  # type: ignore[arg-type]
+        result = api.audit(run_dir, judge, progress=_progress)  # type: ignore[arg-type]
         verdicts = result.verdicts
         subject = {"run_id": result.run_id, "benchmark": result.benchmark}
     if as_json:

@@ -21,6 +21,7 @@ from typing import Any
 from posttrainbench.errors import PtbError
 from posttrainbench.fileio import sha256_file
 from posttrainbench.integrity import contamination, lineage, trace_rules
+from posttrainbench.integrity.llm_judge import AuditJudge, Task, judge_verdicts
 from posttrainbench.results.events import Event
 from posttrainbench.results.schema import Evidence, Verdict
 
@@ -47,6 +48,8 @@ class AuditInputs:
     """The agent's parsed trace; None when there is none."""
     extra_roots: list[tuple[Path, str]] = field(default_factory=list)
     """More folders to scan for test items, with the label their files get."""
+    judge: AuditJudge | None = None
+    """The optional LLM judge, asked after the deterministic checks."""
 
 
 def audit(inputs: AuditInputs) -> list[Verdict]:
@@ -54,12 +57,18 @@ def audit(inputs: AuditInputs) -> list[Verdict]:
     findings = trace_rules.check(inputs.events or [], inputs.workspace, harness_files, inputs.base_model_id,
                                  _test_markers(inputs.benchmark))
     no_trace = [] if inputs.events is not None else [Evidence(rule="trace", detail="no parsed trace: tool calls not checked")]
-    return [
+    verdicts = [
         _contamination(inputs, harness_files, findings.contamination),
         _disallowed_model(inputs, findings.disallowed_model),
         _tampering(inputs, findings.tampering),
         _api_misuse(findings.api_misuse, no_trace),
     ]
+    if inputs.judge is None:
+        return verdicts
+    from posttrainbench.evaluation.benchmarks import get_benchmark
+
+    task = Task(inputs.benchmark, inputs.base_model_id, get_benchmark(inputs.benchmark).training_note, inputs.workspace, inputs.events)
+    return judge_verdicts(verdicts, task, inputs.judge)
 
 
 def _verdict(check: str, status: str, evidence: list[Evidence]) -> Verdict:

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from posttrainbench.agents import Agent, create_agent
 from posttrainbench.config import TrialConfig
 from posttrainbench.fileio import read_model
+from posttrainbench.integrity.llm_judge import AuditJudge
 from posttrainbench.results.schema import StageFailure, StageMarker, StageTiming
 from posttrainbench.sandbox import Sandbox, get_sandbox
 from posttrainbench.trial.paths import RunPaths
@@ -23,6 +24,8 @@ RecordT = TypeVar("RecordT", bound=BaseModel)
 class Context:
     config: TrialConfig
     paths: RunPaths
+    audit_judge: AuditJudge | None = None
+    """The optional LLM judge of the audit stage (``ptb audit --judge-model``)."""
 
     @cached_property
     def agent(self) -> Agent:

@@ -33,6 +33,7 @@ def inputs(context: Context) -> integrity.AuditInputs:
         data=Path(data) if data else None,
         manifest=read_json(paths.manifest) if paths.manifest.is_file() else None,
         events=read_events(paths.events) if paths.events.is_file() else None,
+        judge=context.audit_judge,
     )
 
 
