@@ -53,6 +53,37 @@ class JudgeSettings:
                 "concurrency": self.concurrency, "max_failure_rate": self.max_failure_rate}
 
 
+@dataclass(frozen=True)
+class MessageShape:
+    """One message of a grading request: its role and the fixed text of the judge prompt around what the
+    evaluator fills in (``exact``: the whole content is fixed, as a system prompt is)."""
+
+    role: str
+    head: str
+    tail: str = ""
+    exact: bool = False
+
+    def matches(self, message: Any) -> bool:
+        if not isinstance(message, dict) or message.get("role") != self.role or not isinstance(message.get("content"), str):
+            return False
+        content = message["content"]
+        if self.exact:
+            return bool(content == self.head)
+        return content.startswith(self.head) and content.endswith(self.tail) and len(content) >= len(self.head) + len(self.tail)
+
+
+@dataclass(frozen=True)
+class GradingShape:
+    """What the evaluator's grading requests of one judged benchmark look like, message by message: the judge
+    proxy (``integrity/judge_proxy.py``) forwards these and nothing else."""
+
+    messages: tuple[MessageShape, ...]
+
+    def matches(self, messages: Any) -> bool:
+        return (isinstance(messages, list) and len(messages) == len(self.messages)
+                and all(shape.matches(message) for shape, message in zip(self.messages, messages, strict=True)))
+
+
 @dataclass
 class Judge:
     """A client for one evaluation; created inside the event loop that uses it."""

@@ -6,7 +6,8 @@
   downloads of other models of the family in the trace;
 - ``tampering``: the harness's files in the workspace against the manifest written when it was prepared,
   plus writes to evaluation files in the trace;
-- ``api_misuse``: hosted LLM endpoints and clients in the agent's tool calls and code (``trace_rules.py``).
+- ``api_misuse``: hosted LLM endpoints and clients in the agent's tool calls and code (``trace_rules.py``),
+  and requests the judge proxy refused as not grading (``judge_proxy.py``).
 
 A check that could not run says ``unknown`` with the reason, never ``clean``. The final evaluation never
 uses workspace code, so tampering is evidence about the agent, not a risk to the score.
@@ -20,7 +21,7 @@ from typing import Any
 
 from posttrainbench.errors import PtbError
 from posttrainbench.fileio import sha256_file
-from posttrainbench.integrity import contamination, lineage, trace_rules
+from posttrainbench.integrity import contamination, judge_proxy, lineage, trace_rules
 from posttrainbench.integrity.llm_judge import AuditJudge, Task, judge_verdicts
 from posttrainbench.results.events import Event
 from posttrainbench.results.schema import Evidence, Verdict
@@ -50,6 +51,8 @@ class AuditInputs:
     """More folders to scan for test items, with the label their files get."""
     judge: AuditJudge | None = None
     """The optional LLM judge, asked after the deterministic checks."""
+    judge_proxy_log: Path | None = None
+    """What the agent sent to the judge proxy (judged benchmarks)."""
 
 
 def audit(inputs: AuditInputs) -> list[Verdict]:
@@ -61,7 +64,7 @@ def audit(inputs: AuditInputs) -> list[Verdict]:
         _contamination(inputs, harness_files, findings.contamination),
         _disallowed_model(inputs, findings.disallowed_model),
         _tampering(inputs, findings.tampering),
-        _api_misuse(findings.api_misuse, no_trace),
+        _api_misuse(findings.api_misuse + _proxy_refusals(inputs.judge_proxy_log), no_trace),
     ]
     if inputs.judge is None:
         return verdicts
@@ -159,6 +162,13 @@ def manifest_changes(workspace: Path, manifest: dict[str, str]) -> dict[str, str
         elif path.is_symlink() or sha256_file(path) != digest:
             changes[relative] = "modified"
     return changes
+
+
+def _proxy_refusals(log: Path | None) -> list[Evidence]:
+    """Requests the judge proxy refused: the agent asked the judge for something other than grading."""
+    refused = judge_proxy.refused_requests(log) if log else []
+    return [Evidence(rule="judge proxy refused a request", detail=f"{entry.get('at')}: {entry.get('reason')}",
+                     excerpt=entry.get("first_message")) for entry in refused[:20]]
 
 
 def _api_misuse(found: list[Evidence], notes: list[Evidence]) -> Verdict:

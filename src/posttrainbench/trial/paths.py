@@ -16,6 +16,7 @@
       agent/prompt.txt       copy of the prompt handed to the agent as a file
       agent/events.jsonl     the agent's trace as common events (agents with a trace parser)
       agent/transcript.txt   the same trace as readable text
+      agent/judge_proxy.jsonl  every request the agent sent to the judge proxy (judged benchmarks), forwarded or refused
       monitor.jsonl          CPU / memory / disk / GPU samples taken during solve
       final_model/           the model the agent left in workspace/final_model
       audit.json             integrity verdicts with their evidence (stage audit; `ptb audit` re-runs it)
@@ -98,6 +99,10 @@ class RunPaths:
         return self.agent_dir / "transcript.txt"
 
     @property
+    def judge_proxy(self) -> Path:
+        return self.agent_dir / "judge_proxy.jsonl"
+
+    @property
     def monitor(self) -> Path:
         return self.root / "monitor.jsonl"
 
@@ -139,7 +144,7 @@ class RunPaths:
         folders whose contents belong to others (the agent's workspace, its model)."""
         relative = path.relative_to(self.root).as_posix()
         files = {self.config, self.result, self.failure, self.prompt, self.manifest, self.output_log, self.agent_prompt,
-                 self.events, self.transcript, self.monitor, self.audit, self.reviews, self.attempts, self.metrics}
+                 self.events, self.transcript, self.judge_proxy, self.monitor, self.audit, self.reviews, self.attempts, self.metrics}
         patterns = [re.escape(p.relative_to(self.root).as_posix()) for p in files]
         patterns += [rf"stages/({'|'.join(STAGES)})(\.started)?\.json", r"evaluation/attempt-\d+\.log",
                      r"evaluation/(metrics|settings)-\d+\.json", r"(workspace|final_model)/.+"]

@@ -27,7 +27,7 @@ from posttrainbench import registry
 
 if TYPE_CHECKING:
     from posttrainbench.evaluation.fewshot import Shots
-    from posttrainbench.evaluation.judge import JudgeSettings
+    from posttrainbench.evaluation.judge import GradingShape, JudgeSettings
     from posttrainbench.evaluation.sources import Source
 
 KIND = "benchmark"
@@ -100,6 +100,9 @@ class Benchmark:
     """The model answers with tool calls (the backend parses Hermes-style <tool_call> blocks)."""
     judged: bool = False
     """Scoring needs an LLM judge (``--judge-base-url``/``--judge-model``)."""
+    grading_shapes: Callable[[Path | None], list[GradingShape]] | None = None
+    """For a judged benchmark: the shapes of its grading requests, from its judge prompts (the judge proxy
+    forwards these only)."""
     notes: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
     """What defines the score besides the data and the prompts: answer-matching semantics, judge prompts."""

@@ -30,7 +30,7 @@ from posttrainbench.errors import PtbError
 from posttrainbench.evaluation.artifacts import Artifact, python_constant, yaml_value
 from posttrainbench.evaluation.benchmarks import Benchmark, Published, TaskOptions, ladder, memory_dataset, register_benchmark
 from posttrainbench.evaluation.fewshot import Shots, written_shots
-from posttrainbench.evaluation.judge import Judge, JudgeSettings, total_usage
+from posttrainbench.evaluation.judge import GradingShape, Judge, JudgeSettings, MessageShape, total_usage
 from posttrainbench.evaluation.postprocess import limit_repetitions, strip_think
 from posttrainbench.evaluation.sources import UrlSource, fetched_path, load_records, read_file, require_columns, seeded_order
 
@@ -117,6 +117,13 @@ def judge_prompts(data: Path | None) -> tuple[Artifact, Artifact]:
     user = Artifact("Arena-Hard judge prompt template", f"{config} (prompt_template)", JUDGE_USER_SHA256,
                     lambda: yaml_value(config, "prompt_template"))
     return system, user
+
+
+def grading_shapes(data: Path | None) -> list[GradingShape]:
+    """One game's request: the judge's system prompt exactly, then the user template around the question and answers."""
+    system, user = (artifact.text() for artifact in judge_prompts(data))
+    head, tail = user.split("{QUESTION}", 1)[0], user.rsplit("{ANSWER_B}", 1)[1]
+    return [GradingShape((MessageShape("system", system, exact=True), MessageShape("user", head, tail)))]
 
 
 def load_questions(data: Path | None) -> list[dict[str, Any]]:
@@ -215,7 +222,7 @@ register_benchmark(Benchmark(
     max_connections=1,
     gpu_memory_utilization=0.9,
     ladder=ladder(16384, 12288, 8192),
-    sources=SOURCES, build=build, shots=shots, judged=True,
+    sources=SOURCES, build=build, shots=shots, judged=True, grading_shapes=grading_shapes,
     provenance={"judge_prompts": {"system": {"source": SOURCES["judge_settings"].url, "sha256": JUDGE_SYSTEM_SHA256},
                                   "user": {"source": SOURCES["judge_config"].url, "sha256": JUDGE_USER_SHA256}}},
 ))

@@ -29,7 +29,7 @@ from posttrainbench.errors import PtbError
 from posttrainbench.evaluation.artifacts import HEALTHBENCH_GRADER
 from posttrainbench.evaluation.benchmarks import Benchmark, Published, TaskOptions, ladder, memory_dataset, register_benchmark
 from posttrainbench.evaluation.fewshot import Shots, written_shots
-from posttrainbench.evaluation.judge import Judge, JudgeSettings, total_usage
+from posttrainbench.evaluation.judge import GradingShape, Judge, JudgeSettings, MessageShape, total_usage
 from posttrainbench.evaluation.postprocess import limit_repetitions, strip_think
 from posttrainbench.evaluation.sources import UrlSource, load_records, require_columns, seeded_order
 
@@ -127,6 +127,13 @@ def grader_prompt(template: str, conversation: str, item: dict[str, Any]) -> str
     """The judge's prompt for one rubric item: OpenAI's template (``artifacts.HEALTHBENCH_GRADER``) filled in
     as simple-evals fills it, the rubric item written ``[points] criterion``."""
     return template.replace("<<conversation>>", conversation).replace("<<rubric_item>>", f"[{item['points']}] {item['criterion']}")
+
+
+def grading_shapes(data: Path | None) -> list[GradingShape]:
+    """One rubric item's request: the grader template around the conversation and the rubric item."""
+    template = HEALTHBENCH_GRADER.text()
+    head, tail = template.split("<<conversation>>", 1)[0], template.rsplit("<<rubric_item>>", 1)[1]
+    return [GradingShape((MessageShape("user", head, tail),))]
 
 
 def render_conversation(messages: list[dict[str, Any]], reply: str) -> str:
@@ -240,6 +247,6 @@ register_benchmark(Benchmark(
     max_connections=1,
     gpu_memory_utilization=0.9,
     ladder=ladder(16384, 12288, 8192),
-    sources=SOURCES, build=build, shots=shots, judged=True, notes={"summarize": summarize},
+    sources=SOURCES, build=build, shots=shots, judged=True, grading_shapes=grading_shapes, notes={"summarize": summarize},
     provenance={"judge_prompt": HEALTHBENCH_GRADER.describe()},
 ))

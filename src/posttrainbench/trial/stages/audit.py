@@ -34,6 +34,7 @@ def inputs(context: Context) -> integrity.AuditInputs:
         manifest=read_json(paths.manifest) if paths.manifest.is_file() else None,
         events=read_events(paths.events) if paths.events.is_file() else None,
         judge=context.audit_judge,
+        judge_proxy_log=paths.judge_proxy,
     )
 
 

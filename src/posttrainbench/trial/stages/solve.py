@@ -7,13 +7,17 @@ import os
 import shutil
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 from posttrainbench import settings
 from posttrainbench.agents import AgentContext
 from posttrainbench.config import TrialConfig
-from posttrainbench.errors import StageError
+from posttrainbench.errors import PtbError, StageError
+from posttrainbench.evaluation.benchmarks import get_benchmark
+from posttrainbench.evaluation.judge import DEFAULT_BASE_URL, DEFAULT_MODEL, JudgeSettings
+from posttrainbench.integrity.judge_proxy import JudgeProxy
 from posttrainbench.fileio import iso_now, read_json, write_json_atomic
 from posttrainbench.monitor import SystemMonitor
 from posttrainbench.process import ExitInfo, run_with_deadline
@@ -137,10 +141,13 @@ def _launch(context: Context, state: dict[str, Any], segment: int) -> ExitInfo:
     if not sandbox.isolates:
         with open(paths.output_log, "a") as log:
             log.write(f"[{iso_now()}] ptb: WARNING: --sandbox none: the agent runs without isolation\n")
-    run = functools.partial(_run_in_sandbox, sandbox, spec, env=env, cwd=spec.workspace, log=paths.output_log,
-                            deadline=state["hard_deadline"], redact=agent.redactions())
+    proxy = judge_proxy(config, paths)
     try:
-        with SystemMonitor(paths.monitor, paths.workspace, settings.monitor_interval()):
+        with SystemMonitor(paths.monitor, paths.workspace, settings.monitor_interval()), proxy.running() if proxy else nullcontext():
+            if proxy:
+                env.update(proxy.environment())
+            run = functools.partial(_run_in_sandbox, sandbox, spec, env=env, cwd=spec.workspace, log=paths.output_log,
+                                    deadline=state["hard_deadline"], redact=agent.redactions())
             info = run()
             while info.reason == "normal" and (argv := agent.reprompt_command(state["deadline"] - time.time(), len(state.get("reprompts", [])))) is not None:
                 _note_reprompt(paths, state, argv)
@@ -150,6 +157,33 @@ def _launch(context: Context, state: dict[str, Any], segment: int) -> ExitInfo:
             return info
     finally:
         sandbox.cleanup(spec)
+
+
+def judge_proxy(config: TrialConfig, paths: RunPaths) -> JudgeProxy | None:
+    """The judge proxy of a judged benchmark, where the host has the judge's key; None otherwise (then the
+    agent's evaluate.py cannot grade, and its log says why)."""
+    benchmark = get_benchmark(config.benchmark)
+    if not benchmark.judged or benchmark.grading_shapes is None:
+        return None
+    if not config.network:
+        _note(paths, "no judge for the agent's evaluate.py: the sandbox has no network, so the judge proxy on the host's loopback is out of reach")
+        return None
+    evaluation = config.evaluation
+    upstream = JudgeSettings(base_url=evaluation.judge_base_url or DEFAULT_BASE_URL, model=evaluation.judge_model or DEFAULT_MODEL,
+                             api_key_env=evaluation.judge_api_key_env)
+    try:
+        upstream.api_key()
+        shapes = benchmark.grading_shapes(Path(evaluation.data) if evaluation.data else None)
+    except PtbError as error:
+        _note(paths, f"no judge for the agent's evaluate.py: {error}")
+        return None
+    return JudgeProxy(upstream, shapes, paths.judge_proxy)
+
+
+def _note(paths: RunPaths, line: str) -> None:
+    paths.agent_dir.mkdir(parents=True, exist_ok=True)
+    with open(paths.output_log, "a") as log:
+        log.write(f"[{iso_now()}] ptb: {line}\n")
 
 
 def _run_in_sandbox(sandbox: Sandbox, spec: LaunchSpec, *, log: Path, **options: Any) -> ExitInfo:
