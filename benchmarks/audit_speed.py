@@ -102,8 +102,14 @@ def make_models(root: Path) -> tuple[Path, Path]:
     return base, tuned
 
 
-SCAN = """
-import json, resource, sys, time
+PEAK = """
+def peak_mb():
+    # VmHWM is this process's own peak (ru_maxrss would also count the parent's memory at fork time)
+    line = next(l for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
+"""
+SCAN = PEAK + """
+import json, sys, time
 from pathlib import Path
 from posttrainbench.integrity.contamination import items_from_records, scan
 items = items_from_records([json.loads(line) for line in open(sys.argv[2])])
@@ -111,16 +117,16 @@ started = time.monotonic()
 report = scan(items, [(Path(sys.argv[1]), "")])
 seconds = time.monotonic() - started
 print(json.dumps({"seconds": seconds, "bytes": report.bytes_scanned, "found": len(report.found), "files": report.files_scanned,
-                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_mb": peak_mb()}))
 """
-LINEAGE = """
-import json, resource, sys, time
+LINEAGE = PEAK + """
+import json, sys, time
 from pathlib import Path
 from posttrainbench.integrity.lineage import lineage
 started = time.monotonic()
 found = lineage(Path(sys.argv[1]), Path(sys.argv[2]))
 print(json.dumps({"seconds": time.monotonic() - started, "kind": found.kind, "distance": found.distance_to_base,
-                  "tensors": found.tensors_compared, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "tensors": found.tensors_compared, "peak_mb": peak_mb()}))
 """
 
 

@@ -126,3 +126,22 @@ def test_unreadable_files_are_listed_not_fatal(gsm8k: Path, tmp_path: Path) -> N
     (workspace / "weights.safetensors").write_bytes(b"\x00" * 100)
     report = gsm8k_scan(gsm8k, workspace)
     assert not report.flagged and len(report.skipped) == 1 and report.skipped[0].startswith("broken.jsonl.gz")
+
+
+def test_chat_data_nested_in_arrow_and_parquet_columns_is_read(gsm8k: Path, tmp_path: Path) -> None:
+    """SFT data as the HF datasets cache holds it: a list of {role, content} structs per row, in Arrow files."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    test = read_jsonl(gsm8k / "test.jsonl")
+    rows = [{"id": n, "messages": [{"role": "user", "content": r["question"]}, {"role": "assistant", "content": r["answer"]}]}
+            for n, r in enumerate(test[:6])]
+    workspace = tmp_path / "ws"
+    (workspace / "cache").mkdir(parents=True)
+    table = pa.Table.from_pylist(rows)
+    with pa.ipc.new_stream(workspace / "cache" / "data-00000-of-00001.arrow", table.schema) as writer:
+        writer.write_table(table.slice(0, 3))
+    pq.write_table(table.slice(3), workspace / "rest.parquet")
+    report = gsm8k_scan(gsm8k, workspace)
+    assert report.flagged and len(report.found) == 6
+    assert {f.hit.file for f in report.found if f.hit} == {"cache/data-00000-of-00001.arrow", "rest.parquet"}

@@ -1,7 +1,7 @@
 """The audit: four verdicts on what an agent did, each ``clean``, ``flagged`` or ``unknown``, with evidence.
 
-- ``contamination``: the benchmark's test items in the workspace (``contamination.py``), plus look-ups of
-  the benchmark's published results in the trace;
+- ``contamination``: the benchmark's test items in the workspace and in what the agent added to the HF cache
+  (``contamination.py``), plus look-ups of the benchmark's published results in the trace;
 - ``disallowed_model``: ``final_model`` against the base model, tensor by tensor (``lineage.py``), plus
   downloads of other models of the family in the trace;
 - ``tampering``: the harness's files in the workspace against the manifest written when it was prepared,

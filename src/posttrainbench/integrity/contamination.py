@@ -32,7 +32,7 @@ TOLERATED_ITEMS = 3
 COMMON_ITEMS = 3
 """An n-gram shared by this many items is boilerplate and is not indexed."""
 EXCERPT_BYTES = 160
-PREFILTER_BITS = 24
+PREFILTER_BITS = 22
 _SHIFT = np.uint64(64 - PREFILTER_BITS)
 ID_FIELDS = ("id", "task_id", "Record ID", "prompt_id", "question_id", "uid", "unique_id")
 

@@ -2,7 +2,8 @@
 
 - plain text (anything without NUL bytes in its first 8 KiB: code, json/jsonl, csv, txt, md, ...);
 - compressed: ``.gz``, ``.bz2``, ``.xz``, ``.zst`` (the inner file is read by its own name), ``.zip`` members;
-- columnar: ``.parquet`` and Arrow (``.arrow``, the HF datasets cache format), one JSON line per row.
+- columnar: ``.parquet`` and Arrow (``.arrow``, the HF datasets cache format): every string value, nested
+  ones too, read from Arrow's buffers.
 
 Weight files and symbolic links are skipped (weights are the lineage check's business; links may point
 outside the workspace). What cannot be read is listed, with why, instead of failing the scan.
@@ -12,17 +13,19 @@ from __future__ import annotations
 
 import bz2
 import gzip
-import json
 import lzma
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
+
 BLOCK = 1 << 20
 ROWS_PER_BATCH = 4096
-SKIPPED_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".gguf", ".onnx", ".h5", ".msgpack", ".npy", ".npz",
-                    ".pyc", ".so", ".png", ".jpg", ".jpeg", ".gif", ".pdf", ".whl", ".eval")
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".gguf", ".onnx", ".h5", ".msgpack")
+"""Model weight files: the lineage check's business, and what the harness prunes from what it keeps."""
+SKIPPED_SUFFIXES = (*WEIGHT_SUFFIXES, ".npy", ".npz", ".pyc", ".so", ".png", ".jpg", ".jpeg", ".gif", ".pdf", ".whl", ".eval")
 """Not training text: weights, compiled code, images, packages, Inspect's own evaluation logs."""
 SKIPPED_DIRS = {".git", "__pycache__", "node_modules", ".ptb"}
 READ_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, lzma.LZMAError)
@@ -104,8 +107,31 @@ _DECOMPRESSORS: dict[str, Callable[[IO[bytes]], IO[bytes]]] = {
 
 
 def _rows(batches: Iterator[Any]) -> Iterator[bytes]:
+    """The text of every string value of each batch, nested ones too (lists, structs), straight from Arrow's
+    buffers: no Python object per value."""
     for batch in batches:
-        yield "".join(json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in batch.to_pylist()).encode()
+        yield b"\n".join(part for column in batch.columns for part in _strings(column))
+
+
+def _strings(array: Any) -> Iterator[bytes]:
+    import pyarrow as pa
+
+    kind = array.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+        if len(array) == 0:
+            return
+        wide = pa.types.is_large_string(kind) or pa.types.is_large_binary(kind)
+        _, offsets, data = array.buffers()
+        bounds = np.frombuffer(offsets, dtype=np.int64 if wide else np.int32)[array.offset:array.offset + len(array) + 1]
+        if data is not None:
+            yield memoryview(data)[int(bounds[0]):int(bounds[-1])].tobytes()
+    elif pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+        yield from _strings(array.flatten())
+    elif pa.types.is_struct(kind):
+        for child in array.flatten():
+            yield from _strings(child)
+    elif pa.types.is_dictionary(kind):
+        yield from _strings(array.dictionary)
 
 
 def _parquet_batches(opener: Callable[[], IO[bytes]]) -> Iterator[Any]:

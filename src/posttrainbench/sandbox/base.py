@@ -55,6 +55,11 @@ class Sandbox(ABC):
     def cleanup(self, spec: LaunchSpec) -> None:
         shutil.rmtree(spec.scratch, ignore_errors=True)
 
+    def cache_additions(self, spec: LaunchSpec) -> Path | None:
+        """The folder holding what the agent added to the HF cache during this launch (until ``cleanup``), where
+        the sandbox keeps it apart from the shared cache; None otherwise."""
+        return None
+
     def problem(self) -> str | None:
         """Why this sandbox cannot run here, or None when it can."""
         return None

@@ -68,6 +68,9 @@ def top_level(spec: LaunchSpec, hidden: list[Path], points: set[Path]) -> list[d
     return steps
 
 
+HF_CACHE_LAYER = "hf-cache"
+
+
 def overlay(spec: LaunchSpec, path: Path, layer: str) -> dict[str, Any]:
     return {"kind": "overlay", "target": str(path), "source": str(path),
             "upper": str(spec.scratch / "upper" / layer), "work": str(spec.scratch / "work" / layer)}
@@ -90,7 +93,7 @@ def plan(spec: LaunchSpec) -> dict[str, Any]:
             layered.append((PRIVATE, {"kind": "bind-rw", "target": str(private), "source": str(source)}))
     for path in hidden:
         layered.append((HIDDEN, {"kind": "tmpfs" if path.is_dir() else "null", "target": str(path)}))
-    layered.append((CACHE, overlay(spec, spec.hf_home, "hf-cache")))
+    layered.append((CACHE, overlay(spec, spec.hf_home, HF_CACHE_LAYER)))
     for token in ("token", "stored_tokens"):
         if (spec.hf_home / token).is_file():
             layered.append((CACHE, {"kind": "null", "target": str(spec.hf_home / token)}))
@@ -152,6 +155,9 @@ class Bubblewrap(Sandbox):
     def prepare_scratch(self, spec: LaunchSpec) -> None:
         super().prepare_scratch(spec)
         spec.hf_home.mkdir(parents=True, exist_ok=True)
+
+    def cache_additions(self, spec: LaunchSpec) -> Path | None:
+        return spec.scratch / "upper" / HF_CACHE_LAYER  # the overlay's upper layer: the agent's writes only
 
     def problem(self) -> str | None:
         return _probe()

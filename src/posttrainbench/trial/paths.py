@@ -18,6 +18,7 @@
       agent/transcript.txt   the same trace as readable text
       agent/judge_proxy.jsonl  every request the agent sent to the judge proxy (judged benchmarks), forwarded or refused
       monitor.jsonl          CPU / memory / disk / GPU samples taken during solve
+      hf_cache_added/        what the agent added to the HF cache (bubblewrap), kept for the audit; weights pruned
       final_model/           the model the agent left in workspace/final_model
       audit.json             integrity verdicts with their evidence (stage audit; `ptb audit` re-runs it)
       reviews.jsonl          human decisions on verdicts (`ptb review`), oldest first
@@ -107,6 +108,10 @@ class RunPaths:
         return self.root / "monitor.jsonl"
 
     @property
+    def hf_cache_added(self) -> Path:
+        return self.root / "hf_cache_added"
+
+    @property
     def final_model(self) -> Path:
         return self.root / "final_model"
 
@@ -147,5 +152,5 @@ class RunPaths:
                  self.events, self.transcript, self.judge_proxy, self.monitor, self.audit, self.reviews, self.attempts, self.metrics}
         patterns = [re.escape(p.relative_to(self.root).as_posix()) for p in files]
         patterns += [rf"stages/({'|'.join(STAGES)})(\.started)?\.json", r"evaluation/attempt-\d+\.log",
-                     r"evaluation/(metrics|settings)-\d+\.json", r"(workspace|final_model)/.+"]
+                     r"evaluation/(metrics|settings)-\d+\.json", r"(workspace|final_model|hf_cache_added)/.+"]
         return re.fullmatch("|".join(patterns), relative) is not None

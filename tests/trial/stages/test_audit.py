@@ -4,7 +4,10 @@ the flags replace its score, a review clears one, and ``ptb audit`` runs the aud
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
+
+import pytest
 
 from conftest import ptb
 from posttrainbench import api
@@ -55,3 +58,24 @@ def test_a_cheating_agent_is_flagged_with_evidence_and_a_review_is_kept(tiny_mod
 
     proc = ptb("review", str(paths.root), "--flag", "nonsense", "--note", "x")
     assert proc.returncode == 2 and "unknown check 'nonsense'" in proc.stderr
+
+
+@pytest.mark.requires_bwrap
+def test_test_items_hidden_in_the_hf_cache_are_found_there(tiny_model: Path, demo_gsm8k: Path, isolated_env: Path) -> None:
+    """The agent writes the test set into a dataset of its HF cache (a copy-on-write layer in the sandbox): the
+    shared cache stays untouched, and the audit finds the items where the agent put them."""
+    items = (demo_gsm8k / "test.jsonl").read_text()
+    command = (f'cp -r "$PTB_BASE_MODEL_PATH" final_model && mkdir -p "$HF_HOME/datasets/mine" && '
+               f'printf %s {shlex.quote(items)} > "$HF_HOME/datasets/mine/train.jsonl" && '
+               f'printf weights > "$HF_HOME/datasets/mine/model.safetensors"')
+    config = api.make_config(agent="command", agent_args={"command": command}, model=str(tiny_model), family="qwen3",
+                             benchmark="gsm8k", hours=0.05, device="cpu", sandbox="bubblewrap",
+                             evaluation=EvalOverrides(limit=2, max_tokens=[8], data=str(demo_gsm8k)))
+    result = api.run(config)
+    paths = RunPaths(api.results_root(None) / result.run_id)
+    contamination = next(v for v in result.verdicts if v.check == "contamination")
+    assert contamination.status == "flagged"
+    assert {e.file for e in contamination.evidence if e.rule == "test item found"} == {"hf-cache/datasets/mine/train.jsonl"}
+    assert (paths.hf_cache_added / "datasets" / "mine" / "train.jsonl").is_file()
+    assert not (paths.hf_cache_added / "datasets" / "mine" / "model.safetensors").exists()  # weights are not kept
+    assert not (isolated_env / "hf-cache" / "datasets").exists()  # the shared cache never saw it

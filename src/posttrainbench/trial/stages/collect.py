@@ -12,11 +12,11 @@ from pathlib import Path
 from posttrainbench import settings
 from posttrainbench.agents import Agent
 from posttrainbench.agents.trace import save_trace
+from posttrainbench.integrity.files import WEIGHT_SUFFIXES
 from posttrainbench.results.schema import CollectRecord, TraceSummary
 from posttrainbench.trial.context import Context
 from posttrainbench.trial.paths import RunPaths
 
-WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".gguf", ".onnx", ".h5", ".msgpack")
 
 
 def _tree_bytes(root: Path) -> int:

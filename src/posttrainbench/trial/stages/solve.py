@@ -26,6 +26,7 @@ from posttrainbench.sandbox import LaunchSpec, Sandbox
 from posttrainbench.trial.context import Context
 from posttrainbench.trial.paths import RunPaths
 from posttrainbench.trial.stages.prepare import PROMPT_FILE, write_deadline
+from posttrainbench.integrity.files import WEIGHT_SUFFIXES
 
 # Host variables any agent may see; credentials come only through the agent's declared names.
 ENV_ALLOWLIST = (
@@ -156,7 +157,23 @@ def _launch(context: Context, state: dict[str, Any], segment: int) -> ExitInfo:
                 info = ExitInfo(resumed.reason, resumed.exit_code, resumed.signal, info.wall_seconds + resumed.wall_seconds)
             return info
     finally:
+        keep_cache_additions(sandbox.cache_additions(spec), paths.hf_cache_added)
         sandbox.cleanup(spec)
+
+
+def keep_cache_additions(layer: Path | None, target: Path) -> None:
+    """Move the files the agent added to the HF cache into the run directory, for the audit (weight files
+    stay behind: the audit reads text; overlay markers of deleted files are not files and stay too)."""
+    if layer is None or not layer.is_dir():
+        return
+    # the hub keeps files as blobs named by hash, linked from snapshots/ under their real names
+    weights = {(link.parent / os.readlink(link)).resolve() for link in layer.rglob("*")
+               if link.is_symlink() and link.name.endswith(WEIGHT_SUFFIXES)}
+    for path in layer.rglob("*"):
+        if path.is_file() and not path.is_symlink() and not path.name.endswith(WEIGHT_SUFFIXES) and path.resolve() not in weights:
+            destination = target / path.relative_to(layer)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(path, destination)
 
 
 def judge_proxy(config: TrialConfig, paths: RunPaths) -> JudgeProxy | None:
