@@ -71,6 +71,8 @@ def make_config(
     evaluation: EvalOverrides | None = None,
     run_id: str | None = None,
     grace_minutes: float = 5,
+    audit_judge_model: str | None = None,
+    audit_judge_runs: int = 1,
 ) -> TrialConfig:
     """Validate every input and resolve the model; all errors here are one-line ``PtbError``s."""
     get_benchmark(benchmark)
@@ -107,6 +109,8 @@ def make_config(
             device=device,  # type: ignore[arg-type]
             prompt_template=template,
             evaluation=evaluation,
+            audit_judge_model=audit_judge_model,
+            audit_judge_runs=audit_judge_runs,
         )
     except ValidationError as error:  # a setting the checks above do not cover
         raise PtbError(f"invalid trial setting {one_line(error)}") from None
@@ -136,6 +140,7 @@ def check_environment(config: TrialConfig) -> None:
     problem = create_agent(config.agent, **config.agent_args).problem()
     if problem:
         raise PtbError(f"agent {config.agent} cannot run here: {problem}")
+    configured_audit_judge(config)  # its key is missing: found now, not after the agent's hours
 
 
 def resume(run_dir: Path, progress: ProgressFn = quiet) -> Result:
@@ -149,6 +154,12 @@ def audit(run_dir: Path, judge: AuditJudge | None = None, progress: ProgressFn =
     trial = Trial.open(run_dir, progress)
     trial.context = dataclasses.replace(trial.context, audit_judge=judge)
     return trial.rerun(("audit", "record"))
+
+
+def configured_audit_judge(config: TrialConfig) -> AuditJudge | None:
+    """The audit's LLM judge a trial's configuration asks for, on the evaluation judge's endpoint and key."""
+    return audit_judge(config.evaluation.judge_base_url if config.audit_judge_model else None, config.audit_judge_model,
+                       config.evaluation.judge_api_key_env, config.audit_judge_runs)
 
 
 def audit_judge(base_url: str | None, model: str | None, api_key_env: str, runs: int) -> AuditJudge | None:

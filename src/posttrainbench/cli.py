@@ -208,6 +208,9 @@ def run(
     eval_chat_template: Annotated[Optional[str], typer.Option(help=CHAT_TEMPLATE_HELP)] = None,
     judge_base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint of the LLM judge.")] = None,
     judge_model: Annotated[Optional[str], typer.Option(help="Judge model (default gpt-5-mini).")] = None,
+    judge_api_key_env: Annotated[str, typer.Option(help="Environment variable holding the judge's API key (stays on the host).")] = "OPENAI_API_KEY",
+    audit_judge_model: Annotated[Optional[str], typer.Option(help="Also ask this LLM in the audit, one role per check, on the judge's endpoint and key (see Integrity).")] = None,
+    audit_judge_runs: Annotated[int, typer.Option(help="Audit judge runs per check; a strict majority decides.", min=1)] = 1,
     grace_minutes: Annotated[float, typer.Option(help="Minutes after the budget before the hard kill.")] = 5,
     results: ResultsOpt = None,
     as_json: JsonOpt = False,
@@ -241,8 +244,8 @@ def run(
         network=not no_network, device=device, prompt_file=prompt_file, label=label,
         evaluation=EvalOverrides(limit=limit, max_tokens=max_tokens or None, data=eval_data, backend=eval_backend,
                                  profile=eval_profile, judge_base_url=judge_base_url, judge_model=judge_model,
-                                 repeats=eval_repeats, choice_seed=eval_choice_seed, chat_template=eval_chat_template),
-        grace_minutes=grace_minutes,
+                                 judge_api_key_env=judge_api_key_env, repeats=eval_repeats, choice_seed=eval_choice_seed, chat_template=eval_chat_template),
+        grace_minutes=grace_minutes, audit_judge_model=audit_judge_model, audit_judge_runs=audit_judge_runs,
     )
     final_templates(config)  # bad input before the trial starts: the original's templates not fetched
     root = api.results_root(results)

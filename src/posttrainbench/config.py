@@ -67,6 +67,8 @@ class TrialConfig(BaseModel):
     prompt_template: str | None = Field(default=None, description="Prompt template text (None: the built-in one)")
     evaluation: EvalOverrides = Field(default_factory=EvalOverrides)
     pass_env: list[str] = Field(default_factory=list, description="Extra host variables the agent may see")
+    audit_judge_model: str | None = Field(default=None, description="LLM judge of the audit, on the evaluation judge's endpoint and key (None: deterministic checks only)")
+    audit_judge_runs: int = Field(default=1, ge=1, description="Audit judge runs per check; a strict majority decides")
 
     def identity(self) -> str:
         """Short digest of the config; resume refuses a run directory whose config differs."""

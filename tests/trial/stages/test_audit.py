@@ -79,3 +79,18 @@ def test_test_items_hidden_in_the_hf_cache_are_found_there(tiny_model: Path, dem
     assert (paths.hf_cache_added / "datasets" / "mine" / "train.jsonl").is_file()
     assert not (paths.hf_cache_added / "datasets" / "mine" / "model.safetensors").exists()  # weights are not kept
     assert not (isolated_env / "hf-cache" / "datasets").exists()  # the shared cache never saw it
+
+
+def test_a_trial_can_ask_the_audit_judge(tiny_model: Path, demo_gsm8k: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fake_openai import FakeOpenAI, Reply
+
+    monkeypatch.setenv("AUDIT_KEY", "k-123")
+    answer = Reply(text=json.dumps({"verdict": "clean", "reasons": ["copied the base model"], "cited_files": []}))
+    with FakeOpenAI(lambda body: answer, api_key="k-123") as server:
+        config = api.make_config(agent="copy-base", model=str(tiny_model), family="qwen3", benchmark="gsm8k", hours=0.05,
+                                 device="cpu", sandbox="none", audit_judge_model="auditor", audit_judge_runs=3,
+                                 evaluation=EvalOverrides(limit=2, max_tokens=[8], data=str(demo_gsm8k), judge_base_url=server.base_url,
+                                                          judge_api_key_env="AUDIT_KEY"))
+        result = api.run(config)
+    assert len(server.requests) == 4 * 3 and {r["model"] for r in server.requests} == {"auditor"}
+    assert all(v.status == "clean" and any(e.rule == "llm judge" for e in v.evidence) for v in result.verdicts)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from posttrainbench import integrity
+from posttrainbench.config import TrialConfig
 from posttrainbench.errors import PtbError
 from posttrainbench.fileio import read_json, write_json_atomic
 from posttrainbench.results.events import read_events
@@ -34,9 +35,21 @@ def inputs(context: Context) -> integrity.AuditInputs:
         manifest=read_json(paths.manifest) if paths.manifest.is_file() else None,
         events=read_events(paths.events) if paths.events.is_file() else None,
         extra_roots=[(paths.hf_cache_added, "hf-cache/")] if paths.hf_cache_added.is_dir() else [],
-        judge=context.audit_judge,
+        judge=context.audit_judge or configured_judge(config),
         judge_proxy_log=paths.judge_proxy,
     )
+
+
+def configured_judge(config: TrialConfig) -> integrity.AuditJudge | None:
+    """The LLM judge the trial's configuration asks for (``audit_judge_model``), on the evaluation judge's
+    endpoint and key; a missing key makes every judge run fail, so the verdicts say unknown."""
+    from posttrainbench.evaluation.judge import DEFAULT_BASE_URL, JudgeSettings
+
+    if config.audit_judge_model is None:
+        return None
+    settings = JudgeSettings(base_url=config.evaluation.judge_base_url or DEFAULT_BASE_URL, model=config.audit_judge_model,
+                             api_key_env=config.evaluation.judge_api_key_env, attempts=3)
+    return integrity.AuditJudge(settings, runs=config.audit_judge_runs)
 
 
 def instruct_weights(repo_id: str | None) -> Path | None:
