@@ -10,6 +10,7 @@ computed for a whole text at once with NumPy. Nothing here keeps the text itself
 
 from __future__ import annotations
 
+import array
 import re
 import zlib
 from collections.abc import Iterator
@@ -47,7 +48,7 @@ def hashes(words: list[bytes], n: int = N) -> np.ndarray:
     sum of ``crc32(word[i + k]) * M ** (n - 1 - k)`` modulo 2**64, built by doubling (n a power of two)."""
     if len(words) < n:
         return np.zeros(0, dtype=np.uint64)
-    grams = np.fromiter(map(zlib.crc32, words), dtype=np.uint64, count=len(words))
+    grams = np.frombuffer(array.array("I", map(zlib.crc32, words)), dtype=np.uint32).astype(np.uint64)
     width, multiplier = 1, _MULTIPLIER
     with np.errstate(over="ignore"):
         while width < n:
