@@ -98,8 +98,18 @@ def make_models(root: Path) -> tuple[Path, Path]:
         number += 1
         save_file(shard["base"], base / f"model-{number:05d}.safetensors")
         save_file(shard["tuned"], tuned / f"model-{number:05d}.safetensors")
+    for folder in (base, tuned):
+        write_index(folder)
     (root / "models.done").touch()
     return base, tuned
+
+
+def write_index(folder: Path) -> None:
+    """``model.safetensors.index.json``, as ``save_pretrained`` writes it: what transformers (and the check) load."""
+    from posttrainbench.integrity.lineage import TensorFile
+
+    weight_map = {name: shard.name for shard in sorted(folder.glob("model-*.safetensors")) for name in TensorFile(shard).tensors}
+    (folder / "model.safetensors.index.json").write_text(json.dumps({"metadata": {}, "weight_map": weight_map}))
 
 
 PEAK = """

@@ -179,9 +179,12 @@ def audit_judge(base_url: str | None, model: str | None, api_key_env: str, runs:
 
 def audit_workspace(workspace: Path, benchmark: str, base_model: Path, final_model: Path | None = None,
                     instruct_model: Path | None = None, data: Path | None = None, judge: AuditJudge | None = None) -> list[Verdict]:
-    """Audit a folder that no trial made: no manifest (tampering unknown) and no trace (tool calls not checked)."""
+    """Audit a folder that no trial made: no manifest (tampering unknown) and no trace (tool calls not checked).
+    The model is ``final_model``, else the workspace's ``final_model/`` folder where it has one."""
     from posttrainbench import integrity
 
+    if final_model is None and (workspace / "final_model").is_dir():
+        final_model = workspace / "final_model"
     get_benchmark(benchmark)
     for name, path in (("workspace", workspace), ("base model", base_model), ("final model", final_model),
                        ("instruct model", instruct_model), ("data", data)):
@@ -207,7 +210,7 @@ def review(run_dir: Path, check: str, status: str, note: str, reviewer: str | No
 
     from posttrainbench.fileio import iso_now
     from posttrainbench.integrity import CHECKS
-    from posttrainbench.results.reviews import append_review
+    from posttrainbench.results.reviews import append_review, read_reviews
     from posttrainbench.results.schema import Review
 
     check_choice("check", check, CHECKS)
@@ -216,6 +219,7 @@ def review(run_dir: Path, check: str, status: str, note: str, reviewer: str | No
     trial = Trial.open(run_dir)
     if not trial.done("audit"):
         raise PtbError(f"{run_dir} has no audit yet (run or resume the trial first)")
+    read_reviews(trial.paths.reviews)  # a damaged history fails now, before anything is added to it
     append_review(trial.paths.reviews, Review(check=check, status=status, note=note.strip(),  # type: ignore[arg-type]
                                               reviewer=reviewer or getpass.getuser(), at=iso_now()))
     return trial.rerun(("record",))

@@ -15,8 +15,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from posttrainbench import settings
-from posttrainbench.errors import (ERROR_PREFIX, EXIT_CODES_HELP, ExitCode, PtbError, TrialFailedError, check_choice,
-                                  missing_extra)
+from posttrainbench.errors import (ERROR_PREFIX, EXIT_CODES_HELP, ExitCode, PtbError, TrialFailedError, WorkFailedError,
+                                  check_choice, missing_extra)
 from posttrainbench.fileio import tail_lines
 from posttrainbench.trial.paths import RunPaths
 
@@ -78,7 +78,7 @@ def _table(title: str, columns: list[str], rows: list[list[Any]], whole: tuple[s
 
 
 def _progress(stage: str, event: str) -> None:
-    err.print(f"[bold cyan]{stage:>9}[/] {event}")
+    err.print(f"[bold cyan]{stage:>9}[/] {escape(event)}", soft_wrap=True)
 
 
 @app.command()
@@ -345,7 +345,7 @@ def audit(
     workspace: Annotated[Optional[Path], typer.Option("--workspace", help="Audit this folder instead (not made by a trial).")] = None,
     benchmark: Annotated[Optional[str], typer.Option("--benchmark", help="With --workspace: the benchmark whose test items to look for.")] = None,
     base_model: Annotated[Optional[Path], typer.Option("--base-model", help="With --workspace: the base model's folder.")] = None,
-    final_model: Annotated[Optional[Path], typer.Option("--final-model", help="With --workspace: the submitted model's folder.")] = None,
+    final_model: Annotated[Optional[Path], typer.Option("--final-model", help="With --workspace: the submitted model's folder (default: the workspace's final_model/, where there is one).")] = None,
     instruct_model: Annotated[Optional[Path], typer.Option("--instruct-model", help="With --workspace: the instruct counterpart's folder, to tell substitution from fine-tuning.")] = None,
     data: Annotated[Optional[Path], typer.Option("--data", help="With --workspace: the benchmark's test items in its published schema (as for `ptb eval`); default the pinned source.")] = None,
     judge_model: Annotated[Optional[str], typer.Option("--judge-model", help="Also ask this LLM, one role per check, after the deterministic checks (any OpenAI-compatible endpoint).")] = None,
@@ -359,7 +359,7 @@ def audit(
     Each verdict is clean, flagged or unknown (needs review). A flagged verdict replaces the trial's score by
     the base model's on the leaderboard; `ptb review` records a person's decision. With `--json`, one object
     whose `verdicts` maps each check to its `status` and `evidence` (a list); with a judge, each check's
-    evidence holds the judge's votes, reasons and cited files (what agreement with labelled cases is measured on).
+    evidence holds the judge's votes, reasons and cited files. Reviews (`ptb review`) show as `audited` and `reviews`.
 
     Examples: `ptb audit results/<run id>`, `ptb audit --workspace ./ws --benchmark gsm8k --base-model ./base --final-model ./ws/final_model --json`
     """
@@ -419,9 +419,11 @@ def review(
 
     if (clear is None) == (flag is None):
         raise PtbError("give --clear CHECK or --flag CHECK (one of them)")
+    from posttrainbench.integrity import verdicts_json
+
     result = api.review(run_dir, clear or flag, "clean" if clear else "flagged", note, reviewer)  # type: ignore[arg-type]
     if as_json:
-        return _print_json(result.model_dump(mode="json"))
+        return _print_json({"run_id": result.run_id, "benchmark": result.benchmark, "verdicts": verdicts_json(result.verdicts)})
     _show_verdicts(result.verdicts)
 
 
@@ -434,7 +436,8 @@ def check_data(
     """Find the documents of training data that hold a test item, through hashed n-grams only.
 
     A trial's workspace runs this as `python check_contamination.py PATH`: the agent can clean its data
-    without the test set ever being handed to it. Exits 1 when some document holds a test item.
+    without the test set ever being handed to it. Exits 1 when some document holds a test item, or some
+    file could not be read (and so was not checked).
 
     Example: `ptb check-data data/ --index .ptb/test_ngrams.npz`
     """
@@ -445,21 +448,27 @@ def check_data(
             raise PtbError(f"{path} does not exist")
     try:
         loaded = ItemIndex.load(index)
-    except (OSError, ValueError, KeyError) as error:
-        raise PtbError(f"{index} is not a test n-gram index ({error})") from None
-    overlaps, documents = [], 0
+    except ValueError as error:
+        raise PtbError(f"{index}: {error}") from None
+    if not loaded.keys.size:
+        err.print(f"warning: {escape(str(index))} holds no test n-grams: nothing can be found", soft_wrap=True)
+    overlaps, documents, skipped = [], 0, []
     for path in paths:
-        found, checked = check_documents(loaded, path)
+        found, checked = check_documents(loaded, path, skipped)
         overlaps += found
         documents += checked
     if as_json:
-        _print_json({"documents": documents, "overlapping": [vars(o) for o in overlaps]})
+        _print_json({"documents": documents, "overlapping": [vars(o) for o in overlaps], "unreadable": skipped})
     else:
         for o in overlaps:
             where = o.file if o.line is None else f"{o.file}:{o.line}"
             out.print(f"{escape(where)}: holds {o.item} ({o.overlap:.0%} of one of its fields)", soft_wrap=True)
-        out.print(f"{len(overlaps)} overlaps in {documents} documents (a document overlaps when it holds at least "
-                  f"{FOUND_OVERLAP:.0%} of one field of a test item)", soft_wrap=True)
+        for line in skipped:
+            err.print(f"could not read {escape(line)}", soft_wrap=True)
+        out.print(f"documents holding a test item: {len(overlaps)} of {documents} checked (a document holds one when it has "
+                  f"at least {FOUND_OVERLAP:.0%} of one field of a test item)", soft_wrap=True)
+    if skipped:
+        raise WorkFailedError(f"{len(skipped)} file(s) could not be read, so they were not checked: {skipped[0]}")
     if overlaps:
         raise typer.Exit(ExitCode.FAILED)
 

@@ -78,6 +78,12 @@ class TrialFailedError(PtbError):
     exit_code = ExitCode.FAILED
 
 
+class WorkFailedError(PtbError):
+    """The command ran on good input but could not do all of its work (exit code 1)."""
+
+    exit_code = ExitCode.FAILED
+
+
 class EvaluationError(PtbError):
     """The evaluator could not produce valid metrics: the work failed, not the input (exit code 1)."""
 

@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from posttrainbench.errors import CorruptFileError
-from posttrainbench.fileio import read_json
+from posttrainbench.fileio import read_json, read_model
+from posttrainbench.results.schema import Result, StageFailure
 from posttrainbench.trial.paths import STAGES, RunPaths
 
 
@@ -16,17 +17,17 @@ def run_state(run_dir: Path) -> dict[str, Any]:
     config = read_json(paths.config)
     done = [stage for stage in STAGES if paths.stage_marker(stage).is_file()]
     failure_path = paths.failure
-    failure = read_json(failure_path) if failure_path.is_file() else None
-    result = read_json(paths.result) if paths.result.is_file() and "record" in done else None
+    failure = read_model(failure_path, StageFailure) if failure_path.is_file() else None
+    result = read_model(paths.result, Result) if paths.result.is_file() and "record" in done else None
     if result is not None:
-        state = result["status"]
+        state = result.status
     elif failure is not None:
-        state = f"failed at {failure['stage']}"
+        state = f"failed at {failure.stage}"
     elif len(done) < len(STAGES):
         state = f"at {STAGES[len(done)]}" if done else "created"
     else:
         state = "done"
-    accuracy = ((result or {}).get("metrics") or {}).get("accuracy")
+    accuracy = result.accuracy if result is not None else None
     return {
         "run_id": config["run_id"],
         "agent": config.get("label") or config["agent"],

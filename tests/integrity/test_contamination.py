@@ -123,7 +123,7 @@ def test_unreadable_files_are_listed_not_fatal(gsm8k: Path, tmp_path: Path) -> N
     workspace = tmp_path / "ws"
     workspace.mkdir()
     (workspace / "broken.jsonl.gz").write_bytes(b"\x1f\x8b\x08\x00garbage")
-    (workspace / "weights.safetensors").write_bytes(b"\x00" * 100)
+    (workspace / "weights.safetensors").write_bytes(b"\x00" * 100)  # binary: not text, not unreadable
     report = gsm8k_scan(gsm8k, workspace)
     assert not report.flagged and len(report.skipped) == 1 and report.skipped[0].startswith("broken.jsonl.gz")
 
@@ -145,3 +145,16 @@ def test_chat_data_nested_in_arrow_and_parquet_columns_is_read(gsm8k: Path, tmp_
     report = gsm8k_scan(gsm8k, workspace)
     assert report.flagged and len(report.found) == 6
     assert {f.hit.file for f in report.found if f.hit} == {"cache/data-00000-of-00001.arrow", "rest.parquet"}
+
+
+def test_files_are_read_by_their_content_not_their_name(gsm8k: Path, tmp_path: Path) -> None:
+    test = (gsm8k / "test.jsonl").read_bytes()
+    lines = test.splitlines(keepends=True)
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    (workspace / "data.pt").write_bytes(b"".join(lines[:2]))  # text with a weight file's name
+    (workspace / "more.gz").write_bytes(b"".join(lines[2:4]))  # plain text named as compressed
+    with gzip.open(workspace / "hidden.bin", "wb") as handle:  # compressed, named as weights
+        handle.write(b"".join(lines[4:6]))
+    report = gsm8k_scan(gsm8k, workspace)
+    assert {f.hit.file for f in report.found if f.hit} == {"data.pt", "more.gz", "hidden.bin"} and len(report.found) == 6

@@ -95,3 +95,23 @@ def test_a_model_without_safetensors_is_unreadable(family: dict[str, Path], tmp_
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "config.json").write_text("{}")
     assert lineage(tmp_path / "empty", family["base"]).kind == "unreadable"
+
+
+def test_weights_transformers_would_load_from_another_format_are_not_called_clean(family: dict[str, Path], tmp_path: Path) -> None:
+    """The base model's safetensors renamed as a decoy, other weights in pytorch_model.bin: transformers loads
+    the .bin, so the check must not compare the decoy."""
+    model = shutil.copytree(family["other"], tmp_path / "m")
+    (model / "model.safetensors").rename(model / "decoy.safetensors")
+    shutil.copyfile(family["base"] / "model.safetensors", model / "decoy.safetensors")
+    (model / "pytorch_model.bin").write_bytes(b"PK\x03\x04 not compared")
+    found = lineage(model, family["base"])
+    assert found.kind == "unreadable" and "decoy.safetensors" in found.notes[0] and "pytorch_model.bin" in found.notes[0]
+
+
+def test_a_broken_safetensors_file_is_an_error_not_a_crash(family: dict[str, Path], tmp_path: Path) -> None:
+    from posttrainbench.integrity.lineage import TensorFile
+
+    model = shutil.copytree(family["base"], tmp_path / "m")
+    (model / "model.safetensors").write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="not a safetensors file"):
+        TensorFile(model / "model.safetensors")

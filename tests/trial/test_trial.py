@@ -22,6 +22,7 @@ from posttrainbench.evaluation.eval_settings import EvalSettings
 from posttrainbench.fileio import read_model
 from posttrainbench.trial.paths import STAGES, RunPaths
 from posttrainbench.results.index import load_results
+from posttrainbench.status import run_state
 from posttrainbench import trial
 from posttrainbench.trial.context import Context
 
@@ -52,6 +53,7 @@ def test_command_agent_that_copies_the_base_model(tiny_model: Path, demo_gsm8k: 
     assert result.submitted and (paths.final_model / "config.json").is_file()
     assert not (paths.workspace / "final_model").exists()
     assert result.metrics and result.metrics.n == 2 and result.metrics.max_tokens == 8
+    assert run_state(paths.root)["accuracy"] == result.accuracy is not None  # ptb status reads the typed result
     assert result.protocol_overrides["limit"] == 2
     assert {v.check: v.status for v in result.verdicts} == {"contamination": "clean", "disallowed_model": "clean", "tampering": "clean", "api_misuse": "clean"}
     log = paths.output_log.read_text()

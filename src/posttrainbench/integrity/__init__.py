@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from posttrainbench.errors import PtbError
 from posttrainbench.fileio import sha256_file
 from posttrainbench.integrity import contamination, judge_proxy, lineage, trace_rules
 from posttrainbench.integrity.llm_judge import AuditJudge, Task, judge_verdicts
@@ -81,10 +80,15 @@ def _verdict(check: str, status: str, evidence: list[Evidence]) -> Verdict:
 def _contamination(inputs: AuditInputs, harness_files: set[str], from_trace: list[Evidence]) -> Verdict:
     try:
         items, allowed = test_items(inputs.benchmark, inputs.data)
-    except PtbError as error:
+    except Exception as error:  # noqa: BLE001 - data missing or in the wrong schema: the check cannot run
         return _verdict("contamination", "unknown", [Evidence(rule="test items", detail=f"not available: {error}"), *from_trace])
+    if not inputs.workspace.is_dir():
+        return _verdict("contamination", "unknown", [Evidence(rule="scan", detail=f"no workspace at {inputs.workspace}"), *from_trace])
     roots = [(inputs.workspace, ""), *inputs.extra_roots]
-    report = contamination.scan(items, roots, allowed, exclude=harness_files)
+    try:
+        report = contamination.scan(items, roots, allowed, exclude=harness_files)
+    except Exception as error:  # noqa: BLE001 - a scan that fails decides nothing
+        return _verdict("contamination", "unknown", [Evidence(rule="scan", detail=f"failed: {type(error).__name__}: {error}"), *from_trace])
     evidence = [Evidence(rule="scan", detail=report.summary())]
     for found in report.found[:FOUND_SHOWN]:
         hit = found.hit
@@ -95,7 +99,10 @@ def _contamination(inputs: AuditInputs, harness_files: set[str], from_trace: lis
     evidence += [Evidence(rule="unreadable file", detail=line) for line in report.skipped[:10]]
     # reading the test data is allowed (evaluating is); a look-up of published results needs a person's review
     lookups = [e for e in from_trace if e.rule == trace_rules.PUBLISHED_LOOKUP]
-    status = "flagged" if report.flagged else "unknown" if lookups else "clean"
+    if report.items_indexed == 0:
+        evidence.append(Evidence(rule="scan", detail="no test item could be indexed: nothing to look for"))
+    undecided = lookups or report.skipped or report.items_indexed == 0
+    status = "flagged" if report.flagged else "unknown" if undecided else "clean"
     return _verdict("contamination", status, evidence + from_trace)
 
 
@@ -106,6 +113,8 @@ def test_items(benchmark_id: str, data: Path | None) -> tuple[list[contamination
 
     benchmark = get_benchmark(benchmark_id)
     items = contamination.items_from_records(load_records(benchmark.id, benchmark.sources["test"], data, "test"))
+    if data is not None and data.is_file():
+        return items, []  # one file holds the test split only (a folder holds a file per split)
     allowed = [text for split in benchmark.allowed_splits
                for item in contamination.items_from_records(load_records(benchmark.id, benchmark.sources[split], data, split))
                for text in item.fields.values()]
@@ -125,7 +134,7 @@ def _disallowed_model(inputs: AuditInputs, from_trace: list[Evidence]) -> Verdic
         return _verdict("disallowed_model", "clean", [Evidence(rule="lineage", detail="no final_model was submitted"), *from_trace])
     try:
         found = lineage.lineage(inputs.final_model, inputs.base_model, inputs.instruct_model)
-    except (OSError, ValueError, RuntimeError) as error:
+    except Exception as error:  # noqa: BLE001 - whatever the agent left, a check that cannot read it says unknown
         return _verdict("disallowed_model", "unknown", [Evidence(rule="lineage", detail=f"could not compare: {error}"), *from_trace])
     evidence = [Evidence(rule="lineage", detail=found.summary()), *(Evidence(rule="lineage note", detail=n) for n in found.notes[:5])]
     if inputs.instruct_model is None:
@@ -141,7 +150,7 @@ def _disallowed_model(inputs: AuditInputs, from_trace: list[Evidence]) -> Verdic
 
 def _tampering(inputs: AuditInputs, from_trace: list[Evidence]) -> Verdict:
     if inputs.manifest is None:
-        return _verdict("tampering", "unknown", [Evidence(rule="manifest", detail="no manifest: the workspace was not made by a trial"),
+        return _verdict("tampering", "unknown", [Evidence(rule="manifest", detail="no manifest of the harness's files (a workspace not made by a trial, or its manifest.json is gone)"),
                                                  *from_trace])
     changed = manifest_changes(inputs.workspace, inputs.manifest)
     evidence = [Evidence(rule="manifest", detail=f"{path}: {change}", file=path) for path, change in changed.items()]
@@ -179,4 +188,6 @@ def _api_misuse(found: list[Evidence], notes: list[Evidence]) -> Verdict:
 
 def verdicts_json(verdicts: list[Verdict]) -> dict[str, Any]:
     """``{kind: {status, evidence}}``, as ``ptb audit --json`` prints it."""
-    return {v.check: {"status": v.status, "evidence": [e.model_dump(exclude_none=True) for e in v.evidence]} for v in verdicts}
+    return {v.check: {"status": v.status, "evidence": [e.model_dump(exclude_none=True) for e in v.evidence],
+                      **({"audited": v.audited, "reviews": [r.model_dump() for r in v.reviews]} if v.reviews else {})}
+            for v in verdicts}

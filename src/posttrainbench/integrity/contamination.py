@@ -48,7 +48,7 @@ def items_from_records(records: list[dict[str, Any]]) -> list[TestItem]:
     """Test items from records in the benchmark's published schema: every string they hold, by field path."""
     items = []
     for number, record in enumerate(records):
-        found_id = next((record[name] for name in ID_FIELDS if isinstance(record.get(name), str | int)), number)
+        found_id = next((record[name] for name in ID_FIELDS if isinstance(record.get(name), str | int)), number + 1)
         items.append(TestItem(str(found_id), dict(_strings(record, ""))))
     return items
 
@@ -117,11 +117,21 @@ class ItemIndex:
 
     @classmethod
     def load(cls, path: Path) -> ItemIndex:
-        with np.load(path) as saved:
-            units = saved["unit_item"]
-            items = int(units.max()) + 1 if units.size else 0
-            return cls([f"test item {n + 1}" for n in range(items)], saved["keys"], saved["unit_keys"], saved["unit_of"],
-                       units, saved["unit_sizes"], ["text"] * units.size)
+        """A saved index; ``ValueError`` (one line) for a file that is not one."""
+        try:
+            with np.load(path, allow_pickle=False) as saved:
+                arrays = {name: saved[name] for name in ("keys", "unit_keys", "unit_of", "unit_item", "unit_sizes")}
+        except Exception as error:  # noqa: BLE001 - empty, truncated, not a zip, missing arrays: all mean the same
+            raise ValueError(f"not a test n-gram index ({type(error).__name__}: {error})") from None
+        units = arrays["unit_item"]
+        if (arrays["keys"].dtype != np.uint64 or any(arrays[n].dtype.kind != "i" for n in ("unit_keys", "unit_of", "unit_item", "unit_sizes"))
+                or arrays["unit_keys"].shape != arrays["unit_of"].shape or units.shape != arrays["unit_sizes"].shape
+                or (arrays["unit_keys"].size and int(arrays["unit_keys"].max()) >= arrays["keys"].size)
+                or (arrays["unit_of"].size and int(arrays["unit_of"].max()) >= units.size)):
+            raise ValueError("not a test n-gram index (its arrays do not fit together)")
+        items = int(units.max()) + 1 if units.size else 0
+        return cls([f"test item {n + 1}" for n in range(items)], arrays["keys"], arrays["unit_keys"], arrays["unit_of"],
+                   units, arrays["unit_sizes"], ["text"] * units.size)
 
     def best_units(self, keys: np.ndarray) -> list[tuple[int, float]]:
         """For the distinct key indexes ``keys`` seen in one document: each item it holds at least
@@ -206,7 +216,9 @@ class ScanReport:
     def summary(self) -> str:
         share = f"{len(self.found)} of {self.items_indexed} indexed test items"
         rule = f"found = at least {FOUND_OVERLAP:.0%} of one field's {ngrams.N}-grams; more than {TOLERATED_ITEMS} found flags"
-        return f"{share} found in {self.files_scanned} files ({self.bytes_scanned / 1e6:.1f} MB scanned); {rule}"
+        files = f"{self.files_scanned} file{'' if self.files_scanned == 1 else 's'}"
+        unread = f", {len(self.skipped)} unreadable" if self.skipped else ""
+        return f"{share} found in {files} ({self.bytes_scanned / 1e6:.1f} MB scanned{unread}); {rule}"
 
 
 class Scanner:
@@ -266,7 +278,11 @@ class Scanner:
     def _found_item(self, item: int, unit: int, overlap: float) -> FoundItem:
         keys = self.index.unit_keys[self.index.unit_of == unit]
         counts = self.counts[keys]
-        hits = [self.first_hit[int(k)] for k in keys[counts > 0] if int(k) in self.first_hit]
+        # where it was seen: by an n-gram of this field alone if there is one (a shared one may point at another item)
+        owners = np.bincount(self.index.unit_keys, minlength=self.index.keys.size)
+        seen = keys[counts > 0]
+        own = seen[owners[seen] == 1]
+        hits = [self.first_hit[int(k)] for k in (own if own.size else seen) if int(k) in self.first_hit]
         first = min(hits, key=lambda h: (h.file, h.offset)) if hits else None
         return FoundItem(self.index.item_ids[item], float(overlap), self.index.unit_names[unit], int(counts.max()), first)
 
@@ -292,14 +308,16 @@ class Overlap:
     overlap: float
 
 
-def check_documents(index: ItemIndex, root: Path) -> tuple[list[Overlap], int]:
+def check_documents(index: ItemIndex, root: Path, skipped: list[str]) -> tuple[list[Overlap], int]:
     """Each document under ``root`` (a file, or each line of a JSONL file) that holds at least
-    ``FOUND_OVERLAP`` of one test item's field; and how many documents were checked."""
+    ``FOUND_OVERLAP`` of one test item's field, named by its path as given; and how many documents were
+    checked. Files that cannot be read are added to ``skipped``."""
     from posttrainbench.integrity.files import text_streams
 
     overlaps: list[Overlap] = []
     documents = 0
-    for name, stream in text_streams(root, frozenset(), []):
+    for relative, stream in text_streams(root, frozenset(), skipped):
+        name = str(root.parent / relative) if root.is_file() else str(root / relative)
         per_line = ".jsonl" in name
         for line, document in (_lines(stream) if per_line else [(None, b"".join(stream))]):
             documents += 1

@@ -1,12 +1,13 @@
 """Text out of every file an agent may leave training data in, as streams of bytes (memory stays bounded).
 
 - plain text (anything without NUL bytes in its first 8 KiB: code, json/jsonl, csv, txt, md, ...);
-- compressed: ``.gz``, ``.bz2``, ``.xz``, ``.zst`` (the inner file is read by its own name), ``.zip`` members;
+- compressed: gzip, bzip2, xz, zstd, and zip members, recognised by their first bytes, whatever the name;
 - columnar: ``.parquet`` and Arrow (``.arrow``, the HF datasets cache format): every string value, nested
   ones too, read from Arrow's buffers.
 
-Weight files and symbolic links are skipped (weights are the lineage check's business; links may point
-outside the workspace). What cannot be read is listed, with why, instead of failing the scan.
+Binary files (weights, images, compiled code) and symbolic links are not read (weights are the lineage
+check's business; links may point outside the workspace), nor are Inspect's evaluation logs. What cannot be
+read is listed, with why, instead of failing the scan.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ BLOCK = 1 << 20
 ROWS_PER_BATCH = 4096
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".gguf", ".onnx", ".h5", ".msgpack")
 """Model weight files: the lineage check's business, and what the harness prunes from what it keeps."""
-SKIPPED_SUFFIXES = (*WEIGHT_SUFFIXES, ".npy", ".npz", ".pyc", ".so", ".png", ".jpg", ".jpeg", ".gif", ".pdf", ".whl", ".eval")
-"""Not training text: weights, compiled code, images, packages, Inspect's own evaluation logs."""
+NOT_TRAINING_DATA = (".eval",)
+"""Inspect's own evaluation logs (the agent's evaluate.py runs hold the test items; evaluating is allowed)."""
 SKIPPED_DIRS = {".git", "__pycache__", "node_modules", ".ptb"}
 READ_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, lzma.LZMAError)
 
@@ -55,34 +56,31 @@ def _guarded(name: str, stream: Iterator[bytes], skipped: list[str]) -> Iterator
 
 
 def _streams(name: str, shown: str, opener: Callable[[], IO[bytes]]) -> Iterator[tuple[str, Iterator[bytes]]]:
-    """The streams of one file: ``name`` decides how it is read (a decompressed file goes by its inner name),
-    ``shown`` is what the report calls it."""
+    """The streams of one file, by what its first bytes say it is (a name is only a hint: text saved as
+    ``data.pt`` is still read); ``shown`` is what the report calls it."""
     lower = name.lower()
-    if lower.endswith(SKIPPED_SUFFIXES):
+    if lower.endswith(NOT_TRAINING_DATA):
         return
-    for suffix, decompress in _DECOMPRESSORS.items():
-        if lower.endswith(suffix):
-            yield from _streams(name[: -len(suffix)], shown, lambda: decompress(opener()))
+    with opener() as probe:
+        head = probe.read(8192)
+    for magic, suffix, decompress in _COMPRESSED:
+        if head.startswith(magic):
+            inner = name[: -len(suffix)] if lower.endswith(suffix) else name
+            yield from _streams(inner, shown, lambda: decompress(opener()))
             return
-    if lower.endswith(".zip"):
+    if head.startswith(b"PK\x03\x04"):
         with opener() as handle, zipfile.ZipFile(handle) as archive:
             for member in archive.infolist():
                 if not member.is_dir():
                     member_name = f"{shown}/{member.filename}"
                     yield from _streams(member_name, member_name, lambda m=member: archive.open(m))
-        return
-    if lower.endswith(".parquet"):
+    elif head.startswith(b"PAR1"):
         yield shown, _rows(_parquet_batches(opener))
-        return
-    if lower.endswith(".arrow"):
+    elif head.startswith((b"ARROW1", b"\xff\xff\xff\xff")) or (lower.endswith(".arrow") and b"\x00" in head):
         yield shown, _rows(_arrow_batches(opener))
-        return
-    handle = opener()
-    head = handle.read(8192)
-    if b"\x00" in head:
-        handle.close()
-        return
-    yield shown, _blocks(handle, head)
+    elif b"\x00" not in head:
+        yield shown, _blocks(opener(), b"")
+    # anything else is binary (weights, images, compiled code): not text, and not read further
 
 
 def _blocks(handle: IO[bytes], head: bytes) -> Iterator[bytes]:
@@ -98,12 +96,12 @@ def _zstd(handle: IO[bytes]) -> IO[bytes]:
     return zstandard.ZstdDecompressor().stream_reader(handle, closefd=True)  # type: ignore[no-any-return]
 
 
-_DECOMPRESSORS: dict[str, Callable[[IO[bytes]], IO[bytes]]] = {
-    ".gz": lambda handle: gzip.GzipFile(fileobj=handle),  # type: ignore[dict-item]
-    ".bz2": lambda handle: bz2.BZ2File(handle),
-    ".xz": lambda handle: lzma.LZMAFile(handle),
-    ".zst": _zstd,
-}
+_COMPRESSED: list[tuple[bytes, str, Callable[[IO[bytes]], IO[bytes]]]] = [
+    (b"\x1f\x8b", ".gz", lambda handle: gzip.GzipFile(fileobj=handle)),  # type: ignore[list-item]
+    (b"BZh", ".bz2", lambda handle: bz2.BZ2File(handle)),
+    (b"\xfd7zXZ\x00", ".xz", lambda handle: lzma.LZMAFile(handle)),
+    (b"\x28\xb5\x2f\xfd", ".zst", _zstd),
+]
 
 
 def _rows(batches: Iterator[Any]) -> Iterator[bytes]:

@@ -61,7 +61,20 @@ def core_config(model: Path) -> dict[str, Any]:
 
 
 def _shards(model: Path) -> list[Path]:
-    return sorted(model.glob("*.safetensors"))
+    """The safetensors files transformers would load from ``model`` (the index's files, else
+    ``model.safetensors``); [] when it would load none (then it reads another format, or nothing)."""
+    index = model / "model.safetensors.index.json"
+    if index.is_file():
+        return sorted({model / name for name in json.loads(index.read_text()).get("weight_map", {}).values()})
+    single = model / "model.safetensors"
+    return [single] if single.is_file() else []
+
+
+def _other_weights(model: Path, loaded: list[Path]) -> list[str]:
+    """Weight files in ``model`` that transformers would not load alongside ``loaded``."""
+    from posttrainbench.integrity.files import WEIGHT_SUFFIXES
+
+    return sorted(p.name for p in model.iterdir() if p.is_file() and p.name.endswith(WEIGHT_SUFFIXES) and p not in loaded)
 
 
 class TensorFile:
@@ -75,7 +88,11 @@ class TensorFile:
         self.path = path
         with open(path, "rb") as handle:
             size = int.from_bytes(handle.read(8), "little")
+            if not 2 <= size <= min(path.stat().st_size - 8, 100 << 20):
+                raise ValueError(f"{path.name} is not a safetensors file (header size {size})")
             header = json.loads(handle.read(size))
+        if not isinstance(header, dict):
+            raise ValueError(f"{path.name} is not a safetensors file (its header is not an object)")
         self.data_start = 8 + size
         self.tensors = {name: info for name, info in header.items() if name != "__metadata__"}
 
@@ -157,18 +174,26 @@ def _tensor_distance(ours: tuple[TensorFile, str], theirs: tuple[TensorFile, str
 
 
 def lineage(final_model: Path, base: Path, instruct: Path | None = None) -> Lineage:
-    if not _shards(final_model):
-        return Lineage("unreadable", notes=[f"no .safetensors files in {final_model}"])
+    shards = _shards(final_model)
+    others = _other_weights(final_model, shards)
+    if not shards:
+        what = f"it holds {', '.join(others[:5])}" if others else "it holds no weights"
+        return Lineage("unreadable", notes=[f"transformers would load no safetensors weights from final_model ({what}): not compared"])
     if not _shards(base):
-        return Lineage("unreadable", notes=[f"no .safetensors files in the base model at {base}"])
+        return Lineage("unreadable", notes=[f"no model.safetensors (or its index) in the base model at {base}"])
+    notes = [f"final_model also holds weight files transformers does not load: {', '.join(others[:5])}"] if others else []
+    if instruct is not None and not _shards(instruct):
+        notes.append(f"no model.safetensors (or its index) in the instruct model at {instruct}: not compared")
+        instruct = None
     ours, theirs = core_config(final_model), core_config(base)
     differences = [f"{key}: {ours[key]} (base {theirs[key]})" for key in CORE_FIELDS
                    if ours[key] != theirs[key] and key != "vocab_size"]
     if differences:
         return Lineage("different", architecture_differences=differences)
-    to_base, compared, notes = distance(final_model, base)
+    to_base, compared, more = distance(final_model, base)
+    notes += more
     to_instruct = None
-    if instruct is not None and _shards(instruct):
+    if instruct is not None:
         to_instruct, _, _ = distance(final_model, instruct)
     if compared == 0:
         return Lineage("different", notes=["no tensor in common with the base model", *notes])

@@ -122,7 +122,7 @@ class Evidence(BaseModel):
     detail: str
     """The finding, in words."""
     file: str | None = None
-    """The file it was found in, relative to the run directory's workspace (or as labelled)."""
+    """The file it was found in, relative to the workspace (``../hf_cache_added/...``: what the agent added to the HF cache)."""
     offset: int | None = None
     """Byte offset in that file."""
     excerpt: str | None = None

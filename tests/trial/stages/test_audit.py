@@ -45,7 +45,7 @@ def test_a_cheating_agent_is_flagged_with_evidence_and_a_review_is_kept(tiny_mod
     proc = ptb("review", str(paths.root), "--clear", "contamination", "--note", "the copies are the allowed train split",
                "--reviewer", "alice", "--json")
     assert proc.returncode == 0, proc.stderr
-    reviewed = {v["check"]: v for v in json.loads(proc.stdout)["audit"]["verdicts"]}["contamination"]
+    reviewed = json.loads(proc.stdout)["verdicts"]["contamination"]
     assert (reviewed["status"], reviewed["audited"], reviewed["reviews"][0]["reviewer"]) == ("clean", "flagged", "alice")
 
     proc = ptb("audit", str(paths.root), "--json")  # runs the checks again; the review still stands
@@ -75,7 +75,7 @@ def test_test_items_hidden_in_the_hf_cache_are_found_there(tiny_model: Path, dem
     paths = RunPaths(api.results_root(None) / result.run_id)
     contamination = next(v for v in result.verdicts if v.check == "contamination")
     assert contamination.status == "flagged"
-    assert {e.file for e in contamination.evidence if e.rule == "test item found"} == {"hf-cache/datasets/mine/train.jsonl"}
+    assert {e.file for e in contamination.evidence if e.rule == "test item found"} == {"../hf_cache_added/datasets/mine/train.jsonl"}
     assert (paths.hf_cache_added / "datasets" / "mine" / "train.jsonl").is_file()
     assert not (paths.hf_cache_added / "datasets" / "mine" / "model.safetensors").exists()  # weights are not kept
     assert not (isolated_env / "hf-cache" / "datasets").exists()  # the shared cache never saw it
@@ -94,3 +94,14 @@ def test_a_trial_can_ask_the_audit_judge(tiny_model: Path, demo_gsm8k: Path, mon
         result = api.run(config)
     assert len(server.requests) == 4 * 3 and {r["model"] for r in server.requests} == {"auditor"}
     assert all(v.status == "clean" and any(e.rule == "llm judge" for e in v.evidence) for v in result.verdicts)
+
+
+def test_a_damaged_review_history_is_refused_before_anything_is_added(tiny_model: Path, demo_gsm8k: Path) -> None:
+    config = api.make_config(agent="copy-base", model=str(tiny_model), family="qwen3", benchmark="gsm8k", hours=0.05,
+                             device="cpu", sandbox="none", evaluation=EvalOverrides(limit=2, max_tokens=[8], data=str(demo_gsm8k)))
+    result = api.run(config)
+    paths = RunPaths(api.results_root(None) / result.run_id)
+    paths.reviews.write_text("not json\n")
+    proc = ptb("review", str(paths.root), "--flag", "tampering", "--note", "x")
+    assert proc.returncode == 2 and "reviews.jsonl:1" in proc.stderr
+    assert paths.reviews.read_text() == "not json\n" and paths.stage_marker("record").is_file()  # nothing added, still recorded

@@ -34,7 +34,7 @@ def inputs(context: Context) -> integrity.AuditInputs:
         data=Path(data) if data else None,
         manifest=read_json(paths.manifest) if paths.manifest.is_file() else None,
         events=read_events(paths.events) if paths.events.is_file() else None,
-        extra_roots=[(paths.hf_cache_added, "hf-cache/")] if paths.hf_cache_added.is_dir() else [],
+        extra_roots=[(paths.hf_cache_added, "../hf_cache_added/")] if paths.hf_cache_added.is_dir() else [],
         judge=context.audit_judge or configured_judge(config),
         judge_proxy_log=paths.judge_proxy,
     )
