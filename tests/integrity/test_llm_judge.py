@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -66,8 +67,17 @@ def test_a_judge_that_fails_gives_unknown_never_clean(tiny_model: Path, demo_gsm
 
 def test_a_split_vote_decides_nothing(tiny_model: Path, demo_gsm8k: Path, tmp_path: Path, monkeypatch: Any) -> None:
     monkeypatch.setenv("AUDIT_JUDGE_KEY", KEY)
-    answers = iter(["clean", "flagged"] * 8)
-    with FakeOpenAI(lambda body: answer(next(answers)), api_key=KEY) as server:
+    asked: dict[str, int] = {}
+    lock = threading.Lock()  # the server answers requests on threads of its own
+
+    def one_of_each(body: dict[str, Any]) -> Reply:  # per check: the first run says clean, the second flagged
+        check = role_of(body)
+        with lock:
+            asked[check] = asked.get(check, 0) + 1
+            first = asked[check] == 1
+        return answer("clean" if first else "flagged")
+
+    with FakeOpenAI(one_of_each, api_key=KEY) as server:
         verdicts = {v.check: v for v in audit(inputs_for(tmp_path, tiny_model, demo_gsm8k, judge(server, runs=2)))}
     assert verdicts["tampering"].status == "unknown" and verdicts["contamination"].status == "unknown"
 
