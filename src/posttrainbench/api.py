@@ -22,6 +22,7 @@ from posttrainbench.models import resolve_model
 from posttrainbench.results.schema import Result, Verdict
 from posttrainbench.sandbox import get_sandbox
 from posttrainbench.trial import ProgressFn, Trial, quiet
+from posttrainbench.trial.stages.audit import configured_judge
 
 
 def results_root(results: Path | None) -> Path:
@@ -140,7 +141,9 @@ def check_environment(config: TrialConfig) -> None:
     problem = create_agent(config.agent, **config.agent_args).problem()
     if problem:
         raise PtbError(f"agent {config.agent} cannot run here: {problem}")
-    configured_audit_judge(config)  # its key is missing: found now, not after the agent's hours
+    judge = configured_judge(config)
+    if judge is not None:
+        judge.settings.api_key()  # its key is missing: found now, not after the agent's hours
 
 
 def resume(run_dir: Path, progress: ProgressFn = quiet) -> Result:
@@ -156,15 +159,9 @@ def audit(run_dir: Path, judge: AuditJudge | None = None, progress: ProgressFn =
     return trial.rerun(("audit", "record"))
 
 
-def configured_audit_judge(config: TrialConfig) -> AuditJudge | None:
-    """The audit's LLM judge a trial's configuration asks for, on the evaluation judge's endpoint and key."""
-    return audit_judge(config.evaluation.judge_base_url if config.audit_judge_model else None, config.audit_judge_model,
-                       config.evaluation.judge_api_key_env, config.audit_judge_runs)
-
-
 def audit_judge(base_url: str | None, model: str | None, api_key_env: str, runs: int) -> AuditJudge | None:
     """The audit's LLM judge from ``ptb audit``'s options; None when no model is named."""
-    from posttrainbench.evaluation.judge import DEFAULT_BASE_URL, JudgeSettings
+    from posttrainbench.evaluation.judge import JudgeSettings
 
     if model is None:
         if base_url is not None:
@@ -172,7 +169,7 @@ def audit_judge(base_url: str | None, model: str | None, api_key_env: str, runs:
         return None
     if runs < 1:
         raise PtbError(f"--judge-runs must be at least 1, got {runs}")
-    settings = JudgeSettings(base_url=base_url or DEFAULT_BASE_URL, model=model, api_key_env=api_key_env, attempts=3)
+    settings = JudgeSettings.of(base_url, model, api_key_env=api_key_env, attempts=3)
     settings.api_key()  # a missing key is bad input, found before any work
     return AuditJudge(settings, runs=runs)
 

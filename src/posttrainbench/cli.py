@@ -512,7 +512,7 @@ def eval_(
     """
     from posttrainbench.evaluation.chat_templates import TEMPLATE_SOURCES
     from posttrainbench.evaluation.eval_settings import EvalSettings, evaluate_settings
-    from posttrainbench.evaluation.judge import DEFAULT_BASE_URL, DEFAULT_MODEL, JudgeSettings
+    from posttrainbench.evaluation.judge import JudgeSettings
     from posttrainbench.evaluation.runner import check_device
     from posttrainbench.fileio import read_model, write_json_atomic
 
@@ -527,8 +527,8 @@ def eval_(
             raise PtbError("ptb eval needs --model-path and --benchmark (or --settings FILE)")
         if not 0 <= judge_max_failure_rate <= 1:
             raise PtbError("--judge-max-failure-rate must be between 0 and 1")
-        judge = JudgeSettings(base_url=judge_base_url or DEFAULT_BASE_URL, model=judge_model or DEFAULT_MODEL,
-                              api_key_env=judge_api_key_env, concurrency=judge_concurrency, max_failure_rate=judge_max_failure_rate)
+        judge = JudgeSettings.of(judge_base_url, judge_model, api_key_env=judge_api_key_env, concurrency=judge_concurrency,
+                                 max_failure_rate=judge_max_failure_rate)
         settings = EvalSettings(model_path=model_path, benchmark=benchmark, family=family, max_tokens=max_tokens, limit=limit,
                                 data=data, device=device, backend=backend, profile=profile, max_connections=max_connections,
                                 seed=seed, repeats=repeats, few_shot=few_shot, choice_seed=choice_seed,

@@ -5,9 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from posttrainbench.evaluation.judge import JudgeSettings
 
 SandboxName = Literal["bubblewrap", "none"]
 Device = Literal["cpu", "cuda"]
@@ -43,6 +46,14 @@ class EvalOverrides(BaseModel):
     repeats: int = Field(default=1, ge=1, description="Whole evaluations with consecutive seeds; the score is their mean")
     choice_seed: int | None = Field(default=None, ge=0, description="GPQA option shuffle seed (None: drawn per evaluation, as the original)")
     chat_template: Literal["upstream", "project"] | None = Field(default=None, description="upstream (the original's template files) or project (this project's own; not comparable); None: PTB_CHAT_TEMPLATE, else upstream")
+
+
+    def judge_settings(self, model: str | None = None, **settings: Any) -> JudgeSettings:
+        """The LLM judge these settings name (``model`` instead of ``judge_model``, e.g. the audit's)."""
+        from posttrainbench.evaluation.judge import JudgeSettings
+
+        return JudgeSettings.of(self.judge_base_url, model or self.judge_model, api_key_env=self.judge_api_key_env,
+                                max_failure_rate=self.judge_max_failure_rate, **settings)
 
 
 class TrialConfig(BaseModel):

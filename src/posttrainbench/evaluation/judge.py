@@ -42,6 +42,11 @@ class JudgeSettings:
     max_failure_rate: float = 0.0
     """Share of gradings allowed to fail every attempt before the evaluation fails (0: none)."""
 
+    @classmethod
+    def of(cls, base_url: str | None = None, model: str | None = None, **settings: Any) -> JudgeSettings:
+        """Settings from options where None means the default endpoint or model."""
+        return cls(base_url=base_url or DEFAULT_BASE_URL, model=model or DEFAULT_MODEL, **settings)
+
     def api_key(self) -> str:
         key = os.environ.get(self.api_key_env, "")
         if not key:

@@ -43,12 +43,9 @@ def inputs(context: Context) -> integrity.AuditInputs:
 def configured_judge(config: TrialConfig) -> integrity.AuditJudge | None:
     """The LLM judge the trial's configuration asks for (``audit_judge_model``), on the evaluation judge's
     endpoint and key; a missing key makes every judge run fail, so the verdicts say unknown."""
-    from posttrainbench.evaluation.judge import DEFAULT_BASE_URL, JudgeSettings
-
     if config.audit_judge_model is None:
         return None
-    settings = JudgeSettings(base_url=config.evaluation.judge_base_url or DEFAULT_BASE_URL, model=config.audit_judge_model,
-                             api_key_env=config.evaluation.judge_api_key_env, attempts=3)
+    settings = config.evaluation.judge_settings(model=config.audit_judge_model, attempts=3)
     return integrity.AuditJudge(settings, runs=config.audit_judge_runs)
 
 

@@ -18,7 +18,6 @@ from posttrainbench.config import TrialConfig
 from posttrainbench.errors import ERROR_PREFIX, StageError
 from posttrainbench.evaluation.chat_templates import default_source
 from posttrainbench.evaluation.eval_settings import EvalSettings, run_eval_process
-from posttrainbench.evaluation.judge import DEFAULT_BASE_URL, DEFAULT_MODEL, JudgeSettings
 from posttrainbench.fileio import iso_now, read_json, read_model, tail_lines, write_json_atomic
 from posttrainbench.results.schema import CollectRecord, EvaluateRecord, Metrics
 from posttrainbench.trial.context import Context
@@ -45,8 +44,7 @@ def _done_attempts(paths: RunPaths) -> list[dict[str, Any]]:
 def eval_settings(config: TrialConfig, model_path: Path, max_tokens: int) -> EvalSettings:
     """The final evaluation at one cap of the ladder: the trial's evaluation settings, as one document."""
     evaluation = config.evaluation
-    judge = JudgeSettings(base_url=evaluation.judge_base_url or DEFAULT_BASE_URL, model=evaluation.judge_model or DEFAULT_MODEL,
-                          api_key_env=evaluation.judge_api_key_env, max_failure_rate=evaluation.judge_max_failure_rate)
+    judge = evaluation.judge_settings()
     return EvalSettings(model_path=model_path, benchmark=config.benchmark, family=config.model.family, max_tokens=max_tokens,
                         limit=evaluation.limit, data=evaluation.data, device=config.device, backend=evaluation.backend,
                         profile=evaluation.profile, seed=config.seed, repeats=evaluation.repeats, choice_seed=evaluation.choice_seed,

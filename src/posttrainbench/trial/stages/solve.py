@@ -16,7 +16,6 @@ from posttrainbench.agents import AgentContext
 from posttrainbench.config import TrialConfig
 from posttrainbench.errors import PtbError, StageError
 from posttrainbench.evaluation.benchmarks import get_benchmark
-from posttrainbench.evaluation.judge import DEFAULT_BASE_URL, DEFAULT_MODEL, JudgeSettings
 from posttrainbench.integrity.judge_proxy import JudgeProxy
 from posttrainbench.fileio import iso_now, read_json, write_json_atomic
 from posttrainbench.monitor import SystemMonitor
@@ -186,8 +185,7 @@ def judge_proxy(config: TrialConfig, paths: RunPaths) -> JudgeProxy | None:
         _note(paths, "no judge for the agent's evaluate.py: the sandbox has no network, so the judge proxy on the host's loopback is out of reach")
         return None
     evaluation = config.evaluation
-    upstream = JudgeSettings(base_url=evaluation.judge_base_url or DEFAULT_BASE_URL, model=evaluation.judge_model or DEFAULT_MODEL,
-                             api_key_env=evaluation.judge_api_key_env)
+    upstream = evaluation.judge_settings()
     try:
         upstream.api_key()
         shapes = benchmark.grading_shapes(Path(evaluation.data) if evaluation.data else None)
