@@ -7,6 +7,7 @@ import os
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, get_args
 
 from pydantic import ValidationError
@@ -175,7 +176,8 @@ def audit_judge(base_url: str | None, model: str | None, api_key_env: str, runs:
 
 
 def audit_workspace(workspace: Path, benchmark: str, base_model: Path, final_model: Path | None = None,
-                    instruct_model: Path | None = None, data: Path | None = None, judge: AuditJudge | None = None) -> list[Verdict]:
+                    instruct_model: Path | None = None, data: Path | None = None, judge: AuditJudge | None = None,
+                    progress: Callable[[str], None] | None = None) -> list[Verdict]:
     """Audit a folder that no trial made: no manifest (tampering unknown) and no trace (tool calls not checked).
     The model is ``final_model``, else the workspace's ``final_model/`` folder where it has one."""
     from posttrainbench import integrity
@@ -189,7 +191,7 @@ def audit_workspace(workspace: Path, benchmark: str, base_model: Path, final_mod
             raise PtbError(f"{name} {path} does not exist")
     return integrity.audit(integrity.AuditInputs(
         workspace=workspace, benchmark=benchmark, base_model_id=_model_id(base_model), base_model=base_model,
-        final_model=final_model, instruct_model=instruct_model, data=data, judge=judge))
+        final_model=final_model, instruct_model=instruct_model, data=data, judge=judge, progress=progress))
 
 
 def _model_id(model: Path) -> str:

@@ -372,7 +372,8 @@ def audit(
     if workspace is not None:
         if benchmark is None or base_model is None:
             raise PtbError("--workspace needs --benchmark and --base-model")
-        verdicts = api.audit_workspace(workspace, benchmark, base_model, final_model, instruct_model, data, judge)
+        verdicts = api.audit_workspace(workspace, benchmark, base_model, final_model, instruct_model, data, judge,
+                                       progress=lambda line: _progress("audit", line))
         subject = {"workspace": str(workspace), "benchmark": benchmark}
     else:
         if any(value is not None for value in (benchmark, base_model, final_model, instruct_model, data)):

@@ -158,3 +158,14 @@ def test_files_are_read_by_their_content_not_their_name(gsm8k: Path, tmp_path: P
         handle.write(b"".join(lines[4:6]))
     report = gsm8k_scan(gsm8k, workspace)
     assert {f.hit.file for f in report.found if f.hit} == {"data.pt", "more.gz", "hidden.bin"} and len(report.found) == 6
+
+
+def test_a_long_scan_says_how_far_it_has_come(gsm8k: Path, tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    (workspace / "big.txt").write_text("plain words of training text\n" * 600_000)  # about 18 MB: 3 chunks
+    lines: list[str] = []
+    scanner = contamination.Scanner(contamination.ItemIndex.build(items_from_records(read_jsonl(gsm8k / "test.jsonl"))),
+                                    progress=lines.append, every_bytes=4 << 20)
+    scanner.scan_tree(workspace)
+    assert len(lines) == 3 and lines[0].startswith("scanned 8 MB of text in 1 file(s) so far (now big.txt)")

@@ -15,6 +15,7 @@ uses workspace code, so tampering is evidence about the agent, not a risk to the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,8 @@ class AuditInputs:
     """The optional LLM judge, asked after the deterministic checks."""
     judge_proxy_log: Path | None = None
     """What the agent sent to the judge proxy (judged benchmarks)."""
+    progress: Callable[[str], None] | None = None
+    """Hears how far a long check has come."""
 
 
 def audit(inputs: AuditInputs) -> list[Verdict]:
@@ -86,7 +89,7 @@ def _contamination(inputs: AuditInputs, harness_files: set[str], from_trace: lis
         return _verdict("contamination", "unknown", [Evidence(rule="scan", detail=f"no workspace at {inputs.workspace}"), *from_trace])
     roots = [(inputs.workspace, ""), *inputs.extra_roots]
     try:
-        report = contamination.scan(items, roots, allowed, exclude=harness_files)
+        report = contamination.scan(items, roots, allowed, exclude=harness_files, progress=inputs.progress)
     except Exception as error:  # noqa: BLE001 - a scan that fails decides nothing
         return _verdict("contamination", "unknown", [Evidence(rule="scan", detail=f"failed: {type(error).__name__}: {error}"), *from_trace])
     evidence = [Evidence(rule="scan", detail=report.summary())]

@@ -15,7 +15,7 @@ the text there).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,8 @@ COMMON_ITEMS = 3
 """An n-gram shared by this many items is boilerplate and is not indexed."""
 EXCERPT_BYTES = 160
 PREFILTER_BITS = 22
+PROGRESS_BYTES = 1 << 30
+"""A long scan says how far it has come after each GiB of text."""
 _SHIFT = np.uint64(64 - PREFILTER_BITS)
 ID_FIELDS = ("id", "task_id", "Record ID", "prompt_id", "question_id", "uid", "unique_id")
 
@@ -224,8 +226,11 @@ class ScanReport:
 class Scanner:
     """Accumulates hits over any number of files; ``report`` says which items were found."""
 
-    def __init__(self, index: ItemIndex):
+    def __init__(self, index: ItemIndex, progress: Callable[[str], None] | None = None, every_bytes: int = PROGRESS_BYTES):
         self.index = index
+        self.progress = progress
+        self.every_bytes = every_bytes
+        self._next_report = every_bytes
         self.counts = np.zeros(index.keys.size, dtype=np.int64)
         self.first_hit: dict[int, Hit] = {}
         self.files = 0
@@ -241,6 +246,9 @@ class Scanner:
         self.files += 1
         for offset, chunk in ngrams.chunks(stream):
             self.bytes += len(chunk)
+            if self.progress is not None and self.bytes >= self._next_report:
+                self.progress(f"scanned {self.bytes / 1e6:,.0f} MB of text in {self.files} file(s) so far (now {name})")
+                self._next_report += self.every_bytes
             found = self.index.lookup(ngrams.text_hashes(chunk))
             hit = found >= 0
             if not hit.any():
@@ -288,9 +296,10 @@ class Scanner:
 
 
 def scan(items: list[TestItem], roots: list[tuple[Path, str]], allowed: Iterable[str] = (),
-         exclude: set[str] = frozenset()) -> ScanReport:
-    """Scan each ``(root, label)`` for the test items; ``exclude`` holds paths relative to the first root."""
-    scanner = Scanner(ItemIndex.build(items, allowed))
+         exclude: set[str] = frozenset(), progress: Callable[[str], None] | None = None) -> ScanReport:
+    """Scan each ``(root, label)`` for the test items; ``exclude`` holds paths relative to the first root;
+    ``progress`` hears how far a long scan has come."""
+    scanner = Scanner(ItemIndex.build(items, allowed), progress)
     for number, (root, label) in enumerate(roots):
         scanner.scan_tree(root, exclude if number == 0 else frozenset(), label)
     return scanner.report()

@@ -61,7 +61,7 @@ class Trial:
     def __init__(self, config: TrialConfig, run_dir: Path, progress: ProgressFn = quiet):
         self.config = config
         self.paths = RunPaths(run_dir)
-        self.context = Context(config, self.paths)
+        self.context = Context(config, self.paths, progress=progress)
         self.progress = progress
 
     @classmethod

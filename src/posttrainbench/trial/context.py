@@ -3,6 +3,7 @@ once, when a stage first asks), and the records earlier stages wrote."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TypeVar
@@ -26,6 +27,8 @@ class Context:
     paths: RunPaths
     audit_judge: AuditJudge | None = None
     """The optional LLM judge of the audit stage (``ptb audit --judge-model``)."""
+    progress: Callable[[str, str], None] | None = None
+    """Hears ``(stage, event)`` as a stage goes (the trial's own progress callback)."""
 
     @cached_property
     def agent(self) -> Agent:

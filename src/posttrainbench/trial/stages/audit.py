@@ -37,6 +37,7 @@ def inputs(context: Context) -> integrity.AuditInputs:
         extra_roots=[(paths.hf_cache_added, "../hf_cache_added/")] if paths.hf_cache_added.is_dir() else [],
         judge=context.audit_judge or configured_judge(config),
         judge_proxy_log=paths.judge_proxy,
+        progress=(lambda line: context.progress("audit", line)) if context.progress else None,
     )
 
 
