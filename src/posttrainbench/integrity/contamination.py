@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -140,12 +141,11 @@ class ItemIndex:
         ``FOUND_OVERLAP`` of (through one field), with that share."""
         if not keys.size:
             return []
-        if not hasattr(self, "_by_key"):
-            self._by_key = np.argsort(self.unit_keys, kind="stable")
-            self._sorted_keys = self.unit_keys[self._by_key]
-        starts = np.searchsorted(self._sorted_keys, keys, "left")
-        ends = np.searchsorted(self._sorted_keys, keys, "right")
-        pairs = np.concatenate([self._by_key[start:end] for start, end in zip(starts, ends, strict=True)])
+        by_key = self._pairs_by_key
+        sorted_keys = self.unit_keys[by_key]
+        starts = np.searchsorted(sorted_keys, keys, "left")
+        ends = np.searchsorted(sorted_keys, keys, "right")
+        pairs = np.concatenate([by_key[start:end] for start, end in zip(starts, ends, strict=True)])
         units, counts = np.unique(self.unit_of[pairs], return_counts=True)
         share = counts / self.unit_sizes[units]
         best: dict[int, float] = {}
@@ -153,6 +153,16 @@ class ItemIndex:
             item = int(self.unit_item[unit])
             best[item] = max(best.get(item, 0.0), float(value))
         return sorted(best.items())
+
+    @cached_property
+    def _pairs_by_key(self) -> np.ndarray:
+        """The (key, unit) pairs ordered by key."""
+        return np.argsort(self.unit_keys, kind="stable")
+
+    @cached_property
+    def owners(self) -> np.ndarray:
+        """How many fields hold each key."""
+        return np.bincount(self.unit_keys, minlength=self.keys.size)
 
     def lookup(self, hashes: np.ndarray) -> np.ndarray:
         """For each hash, its index in ``keys``, or -1."""
@@ -287,9 +297,8 @@ class Scanner:
         keys = self.index.unit_keys[self.index.unit_of == unit]
         counts = self.counts[keys]
         # where it was seen: by an n-gram of this field alone if there is one (a shared one may point at another item)
-        owners = np.bincount(self.index.unit_keys, minlength=self.index.keys.size)
         seen = keys[counts > 0]
-        own = seen[owners[seen] == 1]
+        own = seen[self.index.owners[seen] == 1]
         hits = [self.first_hit[int(k)] for k in (own if own.size else seen) if int(k) in self.first_hit]
         first = min(hits, key=lambda h: (h.file, h.offset)) if hits else None
         return FoundItem(self.index.item_ids[item], float(overlap), self.index.unit_names[unit], int(counts.max()), first)

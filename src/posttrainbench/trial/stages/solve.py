@@ -139,8 +139,7 @@ def _launch(context: Context, state: dict[str, Any], segment: int) -> ExitInfo:
     paths.agent_dir.mkdir(parents=True, exist_ok=True)
     paths.agent_prompt.write_text(prompt)
     if not sandbox.isolates:
-        with open(paths.output_log, "a") as log:
-            log.write(f"[{iso_now()}] ptb: WARNING: --sandbox none: the agent runs without isolation\n")
+        _note(paths, "WARNING: --sandbox none: the agent runs without isolation")
     proxy = judge_proxy(config, paths)
     try:
         with SystemMonitor(paths.monitor, paths.workspace, settings.monitor_interval()), proxy.running() if proxy else nullcontext():
@@ -196,6 +195,7 @@ def judge_proxy(config: TrialConfig, paths: RunPaths) -> JudgeProxy | None:
 
 
 def _note(paths: RunPaths, line: str) -> None:
+    """A line of the harness's own in the agent's log."""
     paths.agent_dir.mkdir(parents=True, exist_ok=True)
     with open(paths.output_log, "a") as log:
         log.write(f"[{iso_now()}] ptb: {line}\n")
@@ -228,5 +228,4 @@ def _note_reprompt(paths: RunPaths, state: dict[str, Any], argv: list[str]) -> N
     remaining = max(0.0, state["deadline"] - time.time())
     state.setdefault("reprompts", []).append({"at": iso_now(), "remaining_seconds": round(remaining, 1), "message": argv[-1]})
     write_json_atomic(paths.stage_started("solve"), state)
-    with open(paths.output_log, "a") as log:
-        log.write(f"[{iso_now()}] ptb: the agent stopped with {remaining / 60:.1f} min left; resuming it\n")
+    _note(paths, f"the agent stopped with {remaining / 60:.1f} min left; resuming it")
