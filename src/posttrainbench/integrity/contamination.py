@@ -258,7 +258,7 @@ class Scanner:
             self.bytes += len(chunk)
             if self.progress is not None and self.bytes >= self._next_report:
                 self.progress(f"scanned {self.bytes / 1e6:,.0f} MB of text in {self.files} file(s) so far (now {name})")
-                self._next_report += self.every_bytes
+                self._next_report = (self.bytes // self.every_bytes + 1) * self.every_bytes
             found = self.index.lookup(ngrams.text_hashes(chunk))
             hit = found >= 0
             if not hit.any():
