@@ -359,7 +359,7 @@ def audit(
     Each verdict is clean, flagged or unknown (needs review). A flagged verdict replaces the trial's score by
     the base model's on the leaderboard; `ptb review` records a person's decision. With `--json`, one object
     whose `verdicts` maps each check to its `status` and `evidence` (a list); with a judge, each check's
-    evidence holds the judge's votes, reasons and cited files. Reviews (`ptb review`) show as `audited` and `reviews`.
+    evidence holds the judge's votes, reasons and cited files, and `judged` its own decision. Reviews (`ptb review`) show as `audited` and `reviews`.
 
     Examples: `ptb audit results/<run id>`, `ptb audit --workspace ./ws --benchmark gsm8k --base-model ./base --final-model ./ws/final_model --json`
     """

@@ -190,7 +190,8 @@ def _api_misuse(found: list[Evidence], notes: list[Evidence]) -> Verdict:
 
 
 def verdicts_json(verdicts: list[Verdict]) -> dict[str, Any]:
-    """``{kind: {status, evidence}}``, as ``ptb audit --json`` prints it."""
+    """``{kind: {status, evidence}}``, as ``ptb audit --json`` prints it (with ``judged`` where a judge was asked)."""
     return {v.check: {"status": v.status, "evidence": [e.model_dump(exclude_none=True) for e in v.evidence],
+                      **({"judged": v.judged} if v.judged else {}),
                       **({"audited": v.audited, "reviews": [r.model_dump() for r in v.reviews]} if v.reviews else {})}
             for v in verdicts}

@@ -166,7 +166,7 @@ def combine(verdict: Verdict, outcome: JudgeOutcome) -> Verdict:
     evidence = [Evidence(rule="llm judge", detail=detail)]
     evidence += [Evidence(rule="llm judge reason", detail=reason) for reason in outcome.reasons[:5]]
     evidence += [Evidence(rule="llm judge citation", detail="cited", file=name) for name in dict.fromkeys(outcome.cited_files)][:10]
-    return verdict.model_copy(update={"status": status, "evidence": [*verdict.evidence, *evidence]})
+    return verdict.model_copy(update={"status": status, "judged": outcome.status, "evidence": [*verdict.evidence, *evidence]})
 
 
 def judge_verdicts(verdicts: list[Verdict], task: Task, settings: AuditJudge) -> list[Verdict]:

@@ -154,6 +154,9 @@ class Verdict(BaseModel):
     """What the audit's verdict rests on."""
     audited: VerdictStatus | None = None
     """The audit's own status, where a review changed it."""
+    judged: VerdictStatus | None = None
+    """The optional LLM judge's own decision (a strict majority of its runs; unknown without one), before the
+    audit combined it with the deterministic check's; None when no judge was asked."""
     reviews: list[Review] = []
     """Every review of this check, oldest first."""
 
