@@ -314,16 +314,33 @@ def _failure_cause(result: Any, run_dir: Path) -> str:
 
 
 @app.command()
-def status(results: ResultsOpt = None, as_json: JsonOpt = False) -> None:
-    """Show every trial in the results folder and the stage it has reached.
+def status(
+    experiment: Annotated[Optional[Path], typer.Argument(help="An experiment file: show its trials, with their jobs' state from the executor.")] = None,
+    results: ResultsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show every trial in the results folder and the stage it has reached, or an experiment's trials.
 
+    With an experiment file, each trial is: not submitted, queued, running (the stage it is at, time used),
+    finished, failed (where and why), or stopped (its job ended before the trial did: submit again).
     A run directory whose files cannot be read is listed as unreadable, and the command exits 2.
 
-    Examples: `ptb status`, `ptb status --results /shared/ptb --json`
+    Examples: `ptb status`, `ptb status --results /shared/ptb --json`, `ptb status row.toml`
     """
     from posttrainbench import api
     from posttrainbench.status import all_states
 
+    if experiment is not None:
+        from posttrainbench.executors.submit import plan
+
+        rows = [trial.row() for trial in plan(experiment, results).trials]
+        if as_json:
+            return _print_json(rows)
+        _table("Trials", ["run id", "state", "detail", "job", "accuracy"],
+               [[r["run_id"], r["state"], r["detail"], r["job"], r["accuracy"]] for r in rows], whole=("run id",))
+        counts = {state: sum(r["state"] == state for r in rows) for state in dict.fromkeys(r["state"] for r in rows)}
+        err.print(", ".join(f"{n} {state}" for state, n in counts.items()), soft_wrap=True)
+        return
     root = api.results_to_read(results)
     rows, unreadable = all_states(root)
     if as_json:
@@ -337,6 +354,47 @@ def status(results: ResultsOpt = None, as_json: JsonOpt = False) -> None:
     if unreadable:
         more = f" (and {len(unreadable) - 1} more unreadable run directories)" if len(unreadable) > 1 else ""
         raise PtbError(f"{unreadable[0]}{more}")
+
+
+@app.command()
+def submit(
+    experiment: Annotated[Path, typer.Argument(help="The experiment file (TOML): agents, models, benchmarks, seeds, hours, executor.")],
+    results: Annotated[Optional[Path], typer.Option("--results", help="Results folder (default: the file's `results`, else PTB_RESULTS, else ./results).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be submitted, submit nothing.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Submit an experiment's trials that are not finished and have no queued or running job.
+
+    A trial that already started (killed, preempted) resumes from its last finished stage; a finished one is
+    never run again. With the local executor, this stays until every trial has ended, and exits 1 if any of
+    them did not finish with a result; Slurm and HTCondor jobs are queued and it returns (`ptb status FILE`).
+
+    Examples: `ptb submit row.toml`, `ptb submit row.toml --dry-run`
+    """
+    from posttrainbench.executors.submit import plan, submit as submit_experiment
+
+    done = submit_experiment(experiment, results, say=lambda line: err.print(escape(line), soft_wrap=True), dry_run=dry_run)
+    rows = [trial.row() for trial in (done.trials if dry_run else plan(experiment, results).trials)]
+    if as_json:
+        _print_json(rows)
+    if done.executor.name == "local" and not dry_run:
+        unfinished = [r["run_id"] for r in rows if r["state"] != "finished"]
+        if unfinished:
+            raise WorkFailedError(f"{len(unfinished)} trial(s) did not finish, e.g. {unfinished[0]} (ptb status {experiment})")
+
+
+@app.command()
+def cancel(
+    experiment: Annotated[Path, typer.Argument(help="The experiment file whose queued and running jobs to stop.")],
+    results: Annotated[Optional[Path], typer.Option("--results", help="Results folder (default: the file's `results`, else PTB_RESULTS).")] = None,
+) -> None:
+    """Stop an experiment's queued and running jobs. Their trials resume when the experiment is submitted again.
+
+    Example: `ptb cancel row.toml`
+    """
+    from posttrainbench.executors.submit import cancel as cancel_experiment
+
+    cancel_experiment(experiment, results, say=lambda line: err.print(escape(line), soft_wrap=True))
 
 
 @app.command()

@@ -10,8 +10,10 @@ the stage in progress.
 
 from __future__ import annotations
 
+import fcntl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,6 +93,10 @@ class Trial:
 
     def run(self) -> Result:
         """Run every stage that has no done-marker, then return the recorded result."""
+        with self._exclusive():
+            return self._run()
+
+    def _run(self) -> Result:
         if all(self.done(stage) for stage in STAGES):
             self._read_result()  # a finished trial whose result is unreadable fails now, before any progress
         self.paths.failure.unlink(missing_ok=True)
@@ -109,6 +115,10 @@ class Trial:
         """Run ``stages`` of a finished trial again, in pipeline order (``ptb audit``: audit then record)."""
         if not self.done("record"):
             raise PtbError(f"{self.paths.root} is not finished (resume it first: ptb resume {self.paths.root})")
+        with self._exclusive():
+            return self._rerun(stages)
+
+    def _rerun(self, stages: tuple[str, ...]) -> Result:
         for stage in PIPELINE:
             if stage.name in stages:
                 self.paths.stage_marker(stage.name).unlink(missing_ok=True)
@@ -117,6 +127,17 @@ class Trial:
             failure = self.failure()
             raise PtbError(f"re-running {', '.join(stages)} failed: {failure.message if failure else 'no record'}")
         return self._read_result()
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """Hold the run directory's lock: two processes never run one trial at once (a job requeued while
+        its first run still ends, a trial submitted twice). The kernel drops the lock when the process dies."""
+        with open(self.paths.lock, "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise PtbError(f"{self.paths.root} is being run by another process right now") from None
+            yield
 
     def _read_result(self) -> Result:
         try:
@@ -145,3 +166,17 @@ class Trial:
         log = error.log.relative_to(self.paths.root).as_posix() if error.log else None
         failure = StageFailure(stage=stage, message=error.reason, log=log, log_tail=tail_lines(error.log) if error.log else [])
         write_json_atomic(self.paths.failure, failure.model_dump(mode="json"))
+
+
+def is_running(run_dir: Path) -> bool:
+    """Whether a process holds the trial's lock, here or on another machine of the same shared filesystem."""
+    lock = RunPaths(run_dir).lock
+    if not lock.is_file():
+        return False
+    with open(lock, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False

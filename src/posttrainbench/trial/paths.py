@@ -4,6 +4,8 @@
 
     <run_dir>/
       config.json            the trial's resolved configuration (what resume rebuilds from)
+      trial.lock             locked while a process runs the trial (ptb run, resume, audit)
+      job.json               the latest job an executor submitted for it (ptb submit)
       result.json            the record of the trial (written by stage record, atomically)
       stages/<stage>.json    done-marker of each finished stage, with its outputs (written last)
       stages/<stage>.started.json  when each stage began
@@ -43,6 +45,10 @@ class RunPaths:
     @property
     def config(self) -> Path:
         return self.root / "config.json"
+
+    @property
+    def lock(self) -> Path:
+        return self.root / "trial.lock"
 
     @property
     def result(self) -> Path:

@@ -3,6 +3,7 @@ usable; fail fast otherwise."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 
@@ -13,7 +14,11 @@ from posttrainbench.trial.context import Context
 
 
 def _smi(*query: str) -> list[list[str]]:
-    out = subprocess.run(["nvidia-smi", *query, "--format=csv,noheader"], capture_output=True, text=True, timeout=60)
+    """nvidia-smi's answer about the GPUs this trial was handed (CUDA_VISIBLE_DEVICES, where an executor set
+    it), not every GPU of the machine: a trial beside it on another GPU is not this one's business."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES", "").strip()
+    only = [f"--id={visible}"] if visible else []
+    out = subprocess.run(["nvidia-smi", *query, *only, "--format=csv,noheader"], capture_output=True, text=True, timeout=60)
     if out.returncode != 0:
         raise StageError("preflight", f"nvidia-smi failed: {(out.stderr or out.stdout).strip()[:200]}")
     return [[cell.strip() for cell in line.split(",")] for line in out.stdout.strip().splitlines() if line.strip()]
