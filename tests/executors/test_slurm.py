@@ -8,6 +8,7 @@ import json
 import sqlite3
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -70,35 +71,42 @@ def wait_for(condition, what: str, timeout: float = 240):  # type: ignore[no-unt
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_killed_job_is_resubmitted_and_every_trial_finishes_once(tiny_model: Path, demo_gsm8k: Path, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     problem = slurm_cluster.problem()
     if problem:
         pytest.skip(problem)
+    with slurm_cluster.slurm_cluster(tmp_path_factory.mktemp("slurm"), gpus=2) as env:
+        yield env
+
+
+def test_killed_job_is_resubmitted_and_every_trial_finishes_once(cluster: dict[str, str], tiny_model: Path, demo_gsm8k: Path,
+                                                                 tmp_path: Path) -> None:
     experiment = write_experiment(tmp_path, tiny_model, demo_gsm8k)
     results = tmp_path / "results"
-    with slurm_cluster.slurm_cluster(tmp_path / "slurm", gpus=2) as env:
-        submitted = ptb("submit", str(experiment), "--json", env=env)
-        assert submitted.returncode == 0, submitted.stderr
-        assert "3 trials; 0 finished or in flight; submitting 3 to slurm" in submitted.stderr
-        first = {row["run_id"].rsplit("_", 1)[-1]: row["job"] for row in json.loads(submitted.stdout)}
-        # two fake GPUs, one per trial: two run, the third waits for a GPU
-        wait_for(lambda: sorted(r["state"] for r in states(experiment, env).values()) == ["queued", "running", "running"],
-                 "two running and one queued")
-        victim = results / "onslurm_gsm8k_tiny-qwen3_command_s0"
-        wait_for(lambda: (victim / "stages" / "solve.started.json").is_file(), "s0's solve to start")
-        subprocess.run(["scancel", first["s0"]], env=env, check=True)
-        wait_for(lambda: states(experiment, env)["s0"]["state"] == "stopped", "s0 to show as stopped")
-        wait_for(lambda: all(r["state"] in ("finished", "stopped") for r in states(experiment, env).values()), "the others to finish")
-        assert "job " + first["s0"] + " CANCELLED" in states(experiment, env)["s0"]["detail"]
+    env = cluster
+    submitted = ptb("submit", str(experiment), "--json", env=env)
+    assert submitted.returncode == 0, submitted.stderr
+    assert "3 trials; 0 finished or in flight; submitting 3 to slurm" in submitted.stderr
+    first = {row["run_id"].rsplit("_", 1)[-1]: row["job"] for row in json.loads(submitted.stdout)}
+    # two fake GPUs, one per trial: two run, the third waits for a GPU
+    wait_for(lambda: sorted(r["state"] for r in states(experiment, env).values()) == ["queued", "running", "running"],
+             "two running and one queued")
+    victim = results / "onslurm_gsm8k_tiny-qwen3_command_s0"
+    wait_for(lambda: (victim / "stages" / "solve.started.json").is_file(), "s0's solve to start")
+    subprocess.run(["scancel", first["s0"]], env=env, check=True)
+    wait_for(lambda: states(experiment, env)["s0"]["state"] == "stopped", "s0 to show as stopped")
+    wait_for(lambda: all(r["state"] in ("finished", "stopped") for r in states(experiment, env).values()), "the others to finish")
+    assert "job " + first["s0"] + " CANCELLED" in states(experiment, env)["s0"]["detail"]
 
-        again = ptb("submit", str(experiment), env=env)
-        assert again.returncode == 0, again.stderr
-        assert "3 trials; 2 finished or in flight; submitting 1 to slurm" in again.stderr
-        def all_finished() -> dict[str, dict[str, str]] | None:
-            now = states(experiment, env)
-            return now if all(r["state"] == "finished" for r in now.values()) else None
+    again = ptb("submit", str(experiment), env=env)
+    assert again.returncode == 0, again.stderr
+    assert "3 trials; 2 finished or in flight; submitting 1 to slurm" in again.stderr
+    def all_finished() -> dict[str, dict[str, str]] | None:
+        now = states(experiment, env)
+        return now if all(r["state"] == "finished" for r in now.values()) else None
 
-        final = wait_for(all_finished, "every trial to finish")
+    final = wait_for(all_finished, "every trial to finish")
 
     assert {seed: row["detail"] for seed, row in final.items()} == {"s0": "success", "s1": "success", "s2": "success"}
     assert final["s0"]["job"] != first["s0"] and final["s1"]["job"] == first["s1"] and final["s2"]["job"] == first["s2"]
@@ -115,6 +123,19 @@ def test_killed_job_is_resubmitted_and_every_trial_finishes_once(tiny_model: Pat
         assert jobs == sorted(f"slurm-{job}.log" for job in {first[seed], row["job"]}), (seed, jobs)
     assert len(gpus["s1"]) == len(gpus["s2"]) == 1
     assert gpus["s0"][0] != gpus["s1"][0]  # s0 and s1 ran at the same time, each on its own GPU
+
+
+def test_cancel_stops_every_job_and_submit_resumes(cluster: dict[str, str], tiny_model: Path, demo_gsm8k: Path, tmp_path: Path) -> None:
+    experiment = write_experiment(tmp_path, tiny_model, demo_gsm8k)
+    experiment.write_text(experiment.read_text().replace('name = "onslurm"', 'name = "tocancel"').replace("sleep 8", "sleep 300"))
+    assert ptb("submit", str(experiment), env=cluster).returncode == 0
+    wait_for(lambda: sorted(r["state"] for r in states(experiment, cluster).values()) == ["queued", "running", "running"], "the jobs to start")
+    out = ptb("cancel", str(experiment), env=cluster)
+    assert out.returncode == 0 and "tocancel: cancelled 3 job(s)" in out.stderr, out.stderr
+    wait_for(lambda: [r["state"] for r in states(experiment, cluster).values()] == ["stopped"] * 3, "every trial to show as stopped")
+    assert ptb("cancel", str(experiment), env=cluster).stderr.strip().endswith("cancelled 0 job(s)")
+    again = ptb("submit", str(experiment), "--dry-run", env=cluster)
+    assert "3 trials; 0 finished or in flight; would submit 3 to slurm" in again.stderr
 
 
 def test_the_job_script_asks_for_what_the_experiment_declares(tiny_model: Path, demo_gsm8k: Path, tmp_path: Path) -> None:

@@ -1,0 +1,82 @@
+"""The local executor with a fake GPU list: several trials at once, each handed its own GPU through
+CUDA_VISIBLE_DEVICES, never two trials on one GPU at the same time; a second submit runs nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import ptb
+from posttrainbench.errors import PtbError
+from posttrainbench.executors.experiment import Experiment
+from posttrainbench.executors.local import gpu_slots
+
+pytestmark = pytest.mark.slow
+
+# each trial writes when it held which GPU (outside its workspace: the sandbox is none)
+AGENT = ('echo "$CUDA_VISIBLE_DEVICES $(date +%s.%N) start" >> {log}; sleep 3; '
+         'echo "$CUDA_VISIBLE_DEVICES $(date +%s.%N) end" >> {log}; cp -r "$PTB_BASE_MODEL_PATH" final_model')
+
+
+def test_trials_run_at_once_each_on_its_own_gpu(tiny_model: Path, demo_gsm8k: Path, tmp_path: Path) -> None:
+    log = tmp_path / "gpus.log"
+    experiment = tmp_path / "local.toml"
+    experiment.write_text(f'''
+name = "here"
+hours = 0.05
+grace_minutes = 0.5
+seeds = [0, 1, 2, 3]
+models = [{{path = "{tiny_model}", family = "qwen3"}}]
+benchmarks = ["gsm8k"]
+device = "cpu"
+gpus_per_trial = 1
+sandbox = "none"
+
+[[agents]]
+agent = "command"
+args = {{ command = {json.dumps(AGENT.format(log=log))} }}
+
+[evaluation]
+limit = 1
+max_tokens = [4]
+data = "{demo_gsm8k}"
+
+[executor]
+kind = "local"
+gpus = ["5", "7", "9"]
+''')
+    out = ptb("submit", str(experiment), timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert "running 4 trial(s), 3 at a time on GPUs 5 | 7 | 9" in out.stderr
+    spans: dict[str, list[tuple[float, float]]] = {}
+    starts: dict[str, float] = {}
+    for line in log.read_text().splitlines():
+        gpu, at, what = line.split()
+        if what == "start":
+            assert gpu not in starts, f"GPU {gpu} handed to a second trial while the first held it"
+            starts[gpu] = float(at)
+        else:
+            spans.setdefault(gpu, []).append((starts.pop(gpu), float(at)))
+    assert set(spans) <= {"5", "7", "9"} and sum(len(s) for s in spans.values()) == 4
+    intervals = sorted(span for gpu_spans in spans.values() for span in gpu_spans)
+    assert any(later[0] < earlier[1] for earlier, later in zip(intervals, intervals[1:])), "no two trials overlapped"
+
+    status = json.loads(ptb("status", str(experiment), "--json").stdout)
+    assert [row["state"] for row in status] == ["finished"] * 4
+    again = ptb("submit", str(experiment))
+    assert again.returncode == 0 and "4 trials; 4 finished or in flight; submitting 0 to local" in again.stderr
+
+
+def test_gpu_slots_group_gpus_per_trial() -> None:
+    def experiment(**executor: object) -> Experiment:
+        return Experiment.model_validate({"name": "x", "agents": [{"agent": "copy-base"}], "models": ["m"], "benchmarks": ["gsm8k"],
+                                          "hours": 1, "gpus_per_trial": executor.pop("per_trial", 1), "executor": executor})
+
+    assert gpu_slots(experiment(gpus=["0", "1", "2", "3"], per_trial=2)) == ["0,1", "2,3"]
+    assert gpu_slots(experiment(gpus=["0", "1", "2"], per_trial=2)) == ["0,1"]
+    assert gpu_slots(experiment(gpus=["0", "1", "2", "3"], max_parallel=3)) == ["0", "1", "2"]
+    assert gpu_slots(experiment(per_trial=0, max_parallel=2)) == ["", ""]
+    with pytest.raises(PtbError, match="needs 2 GPU\\(s\\) per trial and this machine shows 1"):
+        gpu_slots(experiment(gpus=["0"], per_trial=2))
