@@ -35,6 +35,7 @@ OPTIONAL_MODULES = {
     **dict.fromkeys(("inspect_ai", "inspect_evals", "torch", "transformers", "accelerate", "tokenizers", "datasets",
                      "httpx", "numpy", "pyarrow"), "hf"),
     "vllm": "vllm",
+    "htcondor2": "htcondor",
 }
 """Top-level modules of the optional extras (pyproject.toml), by the extra that installs them."""
 
