@@ -66,6 +66,7 @@ def make_config(
     agent_args: dict[str, Any] | None = None,
     seed: int = 0,
     sandbox: str = "bubblewrap",
+    container_image: str | None = None,
     network: bool = True,
     device: str = "cuda",
     prompt_file: Path | None = None,
@@ -79,6 +80,8 @@ def make_config(
     """Validate every input and resolve the model; all errors here are one-line ``PtbError``s."""
     get_benchmark(benchmark)
     get_sandbox(sandbox)
+    if sandbox in ("apptainer", "podman", "docker") and not container_image:
+        raise PtbError(f"--sandbox {sandbox} needs --container-image (an image with the agent CLIs; see containers/)")
     create_agent(agent, **(agent_args or {}))
     if hours <= 0:
         raise PtbError(f"--hours must be positive, got {hours:g}")
@@ -107,6 +110,7 @@ def make_config(
             grace_minutes=grace_minutes,
             seed=seed,
             sandbox=sandbox,  # type: ignore[arg-type]
+            container_image=container_image,
             network=network,
             device=device,  # type: ignore[arg-type]
             prompt_template=template,
@@ -135,7 +139,7 @@ def check_environment(config: TrialConfig) -> None:
     from posttrainbench.agents import create_agent
     from posttrainbench.sandbox import get_sandbox
 
-    problem = get_sandbox(config.sandbox).problem()
+    problem = get_sandbox(config.sandbox, config.container_image).problem()
     if problem:
         raise SandboxUnavailableError(f"sandbox {config.sandbox} cannot run here: {problem}; "
                                       "--sandbox none runs the agent without isolation, for debugging only")

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 if TYPE_CHECKING:
     from posttrainbench.evaluation.judge import JudgeSettings
 
-SandboxName = Literal["bubblewrap", "none"]
+SandboxName = Literal["bubblewrap", "apptainer", "podman", "docker", "none"]
 Device = Literal["cpu", "cuda"]
 
 
@@ -72,6 +72,7 @@ class TrialConfig(BaseModel):
     grace_minutes: float = Field(default=5, ge=0, description="Extra time before the hard kill")
     seed: int = 0
     sandbox: SandboxName = "bubblewrap"
+    container_image: str | None = Field(default=None, description="apptainer, podman, docker: the agent's image (a .sif file, or an image reference)")
     network: bool = True
     device: Device = "cuda"
     num_gpus: int = 1

@@ -100,6 +100,7 @@ class Experiment(BaseModel):
     gpus_per_trial: int = Field(default=1, ge=0, description="0 for CPU trials (device = \"cpu\")")
     device: Literal["cuda", "cpu"] = "cuda"
     sandbox: SandboxName = "bubblewrap"
+    container_image: str | None = Field(default=None, description="apptainer, podman, docker: the agent's image")
     network: bool = True
     results: str | None = Field(default=None, description="Results folder (default: PTB_RESULTS, else ./results); relative to the file")
     prompt_file: str | None = Field(default=None, description="Own prompt template, relative to the file")
@@ -153,7 +154,7 @@ def expand(experiment: Experiment, base: Path) -> list[TrialConfig]:
                     config = api.make_config(
                         agent=entry.agent, agent_args=entry.args, label=entry.label, model=name, family=family, benchmark=benchmark,
                         hours=experiment.hours, grace_minutes=experiment.grace_minutes, seed=seed, sandbox=experiment.sandbox,
-                        network=experiment.network, device=experiment.device, prompt_file=prompt, evaluation=evaluation,
+                        container_image=experiment.container_image, network=experiment.network, device=experiment.device, prompt_file=prompt, evaluation=evaluation,
                         audit_judge_model=experiment.audit_judge_model, audit_judge_runs=experiment.audit_judge_runs, run_id="pending")
                     agent_name = _slug(entry.label or entry.agent)
                     run_id = f"{experiment.name}_{benchmark}_{_slug(config.model.id.rsplit('/', 1)[-1])}_{agent_name}_s{seed}"

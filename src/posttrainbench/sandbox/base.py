@@ -28,6 +28,8 @@ class LaunchSpec:
     """Host directories the agent reads but cannot change (the base model when it is not in the HF cache)."""
     search_path: str | None = None
     """The $PATH the agent runs with: where the sandbox finds the program in ``argv[0]`` to keep it reachable."""
+    env: dict[str, str] = field(default_factory=dict)
+    """The agent's environment (the process gets it; container sandboxes pass these names on into the container)."""
 
     @property
     def home(self) -> Path:
@@ -40,6 +42,10 @@ class Sandbox(ABC):
 
     name: str = ""
     isolates: bool = True
+
+    def __init__(self, image: str | None = None):
+        self.image = image
+        """The container image (container sandboxes only)."""
 
     @abstractmethod
     def wrap(self, spec: LaunchSpec) -> list[str]:
@@ -70,9 +76,9 @@ class Sandbox(ABC):
         return None
 
 
-def get_sandbox(name: str) -> Sandbox:
+def get_sandbox(name: str, image: str | None = None) -> Sandbox:
     factory = registry.lookup(KIND, name)
-    return factory()  # type: ignore[no-any-return]
+    return factory(image)  # type: ignore[no-any-return]
 
 
 def sandbox_names() -> list[str]:

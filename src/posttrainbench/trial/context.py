@@ -36,7 +36,7 @@ class Context:
 
     @cached_property
     def sandbox(self) -> Sandbox:
-        return get_sandbox(self.config.sandbox)
+        return get_sandbox(self.config.sandbox, self.config.container_image)
 
     def done(self, stage: str) -> bool:
         return self.paths.stage_marker(stage).is_file()

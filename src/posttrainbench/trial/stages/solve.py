@@ -135,6 +135,7 @@ def _launch(context: Context, state: dict[str, Any], segment: int) -> ExitInfo:
     home = sandbox.agent_home(spec)
     env = {**agent_env(config, agent.required_env, home, home.parent, prompt, prompt_file), **agent.environment(ctx)}
     spec.search_path = env.get("PATH")
+    spec.env = env
     _write_home_files(scratch / "tmp" / "home", agent.home_files(ctx))
     paths.agent_dir.mkdir(parents=True, exist_ok=True)
     paths.agent_prompt.write_text(prompt)
