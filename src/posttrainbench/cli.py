@@ -704,6 +704,41 @@ def baseline(
         raise typer.Exit(ExitCode.FAILED)
 
 
+export_app = typer.Typer(help="Write ptb's tasks in other harnesses' formats.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("harbor")
+def export_harbor(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the task folders into (created; a task folder already there is replaced).")],
+    model: Annotated[Optional[list[str]], typer.Option("--model", help="Base model id (repeatable; default: the four).")] = None,
+    benchmark: Annotated[Optional[list[str]], typer.Option("--benchmark", help="Benchmark id (repeatable; default: all seven).")] = None,
+    hours: Annotated[float, typer.Option(help="The agent's time budget: its timeout and the clock timer.sh reads.")] = 10.0,
+    gpus: Annotated[int, typer.Option(help="GPUs of the agent's and the verifier's environments.", min=1)] = 1,
+    gpu_type: Annotated[str, typer.Option(help="Harbor gpu_types entry (e.g. H100, or H100! on Modal to forbid an upgrade).")] = "H100",
+    cpus: Annotated[int, typer.Option(help="CPUs of each environment.", min=1)] = 16,
+    memory_mb: Annotated[int, typer.Option(help="Memory of each environment, MB.", min=1)] = 131072,
+    storage_mb: Annotated[int, typer.Option(help="Disk of each environment, MB.", min=1)] = 409600,
+    evaluation_hours: Annotated[float, typer.Option(help="The verifier's timeout: evaluation and audit.")] = 3.0,
+) -> None:
+    """Write one Harbor task per (base model, benchmark): task.toml, instruction.md, the agent's environment,
+    and a separate verifier that grades with ptb's own evaluation and audit.
+
+    Needs ptb's source checkout (the task images install ptb from it).
+
+    Examples: `ptb export harbor --out harbor-tasks`, `ptb export harbor --out t --model Qwen/Qwen3-1.7B-Base --benchmark gsm8k --hours 2`
+    """
+    from posttrainbench.catalog import all_models
+    from posttrainbench.evaluation.benchmarks import all_benchmarks
+    from posttrainbench.executors.harbor import export
+
+    written = export(out, model or [m.id for m in all_models()], benchmark or [b.id for b in all_benchmarks()], hours=hours, gpus=gpus,
+                     gpu_type=gpu_type, cpus=cpus, memory_mb=memory_mb, storage_mb=storage_mb, evaluation_hours=evaluation_hours,
+                     say=lambda line: err.print(escape(line), soft_wrap=True))
+    err.print(f"{len(written)} Harbor task(s) in {escape(str(out))}; run one with `harbor run -p {escape(str(written[0]))} -a claude-code -m MODEL -e modal`",
+              soft_wrap=True)
+
+
 import_app = typer.Typer(help="Import results of other harnesses, to re-score them here.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 

@@ -51,13 +51,13 @@ def render_prompt(config: TrialConfig, data_check: bool = False) -> str:
     )
 
 
-def _evaluate_launcher(config: TrialConfig) -> str:
+def _evaluate_launcher(config: TrialConfig, python: str) -> str:
     benchmark = get_benchmark(config.benchmark)
     limit = benchmark.dev_limit
     return _packaged("evaluate.py.tmpl").format(
         benchmark_name=benchmark.name,
         dev_limit_text=f"the first {limit} test examples" if limit else "the whole test set",
-        python=sys.executable,
+        python=python,
         benchmark=benchmark.id,
         family=config.model.family,
         dev_limit=limit,
@@ -78,7 +78,7 @@ def final_templates(config: TrialConfig) -> dict[str, str]:
     return files
 
 
-def write_data_check(config: TrialConfig, workspace: Path) -> str | None:
+def write_data_check(config: TrialConfig, workspace: Path, python: str = sys.executable) -> str | None:
     """The agent's decontamination check: the test items as hashed n-grams (``TEST_NGRAMS``) and the
     ``check_contamination.py`` launcher. Returns why it could not be made (the test data is not at hand), or None."""
     from posttrainbench.integrity import test_items
@@ -91,23 +91,24 @@ def write_data_check(config: TrialConfig, workspace: Path) -> str | None:
         return str(error)
     ItemIndex.build(items, allowed).save(workspace / TEST_NGRAMS)
     launcher = _packaged("check_contamination.py.tmpl").format(benchmark_name=get_benchmark(config.benchmark).name,
-                                                                python=sys.executable)
+                                                                python=python)
     write_text_atomic(workspace / DATA_CHECK, launcher)
     os.chmod(workspace / DATA_CHECK, 0o755)
     return None
 
 
-def build_workspace(config: TrialConfig, paths: RunPaths) -> tuple[dict[str, str], str | None]:
+def build_workspace(config: TrialConfig, paths: RunPaths, python: str = sys.executable) -> tuple[dict[str, str], str | None]:
     """Write the workspace; return the manifest (relative path -> sha256 of each placed file) and why the
-    data check is missing (None when it is there)."""
+    data check is missing (None when it is there). ``python`` is the interpreter the workspace's launchers run
+    ptb with (another one inside a container image)."""
     ws = paths.workspace
     ws.mkdir(parents=True, exist_ok=True)
     (ws / STATE_DIR).mkdir(exist_ok=True)
     benchmark = get_benchmark(config.benchmark)
-    no_data_check = write_data_check(config, ws)
+    no_data_check = write_data_check(config, ws, python)
     prompt_text = render_prompt(config, data_check=no_data_check is None)
     files: dict[str, str] = {
-        "evaluate.py": _evaluate_launcher(config),
+        "evaluate.py": _evaluate_launcher(config, python),
         "timer.sh": _packaged("timer.sh"),
         PROMPT_FILE: prompt_text,
         TASK_FILE: json.dumps(
