@@ -86,3 +86,17 @@ def test_dry_run_status_and_a_changed_experiment(tiny_model: Path, tmp_path: Pat
     Trial.create(other, tmp_path / "out" / config.run_id)
     out = ptb("status", str(path))
     assert out.returncode == 2 and "holds a different trial than the experiment declares" in out.stderr
+
+
+def test_the_readme_experiment_is_valid(tmp_path: Path) -> None:
+    from conftest import TESTS
+    from posttrainbench.agents import create_agent
+
+    readme = (TESTS.parent / "README.md").read_text()
+    block = next(part.split("```", 1)[0] for part in readme.split("```toml\n")[1:] if part.startswith("# row.toml"))
+    path = tmp_path / "row.toml"
+    path.write_text(block)
+    experiment, _ = load_experiment(path)
+    assert experiment.executor.kind == "slurm" and len(experiment.seeds) * len(experiment.models) * 7 == 84
+    for entry in experiment.agents:
+        create_agent(entry.agent, **entry.args)  # the agent and its arguments exist

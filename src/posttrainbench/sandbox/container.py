@@ -56,11 +56,11 @@ class ContainerSandbox(Sandbox):
                 *((path, path, True) for path in spec.readonly)]
 
     def problem(self) -> str | None:
-        if not self.image:
-            return f"the {self.name} sandbox needs a container image (--container-image, or container_image in an experiment)"
         for tool in (self.runtime, "fuse-overlayfs"):
             if shutil.which(tool) is None:
                 return f"{tool} not found (the {self.name} sandbox runs the agent with {self.runtime} and the HF cache through fuse-overlayfs)"
+        if not self.image:
+            return f"{self.runtime} found; the {self.name} sandbox needs a container image (--container-image, or container_image in an experiment)"
         return None
 
     def launch_failure(self, first_line: str) -> str | None:

@@ -6,6 +6,9 @@
       config.json            the trial's resolved configuration (what resume rebuilds from)
       trial.lock             locked while a process runs the trial (ptb run, resume, audit)
       job.json               the latest job an executor submitted for it (ptb submit)
+      job.sbatch, slurm-<id>.log   the Slurm job script and its output (slurm executor)
+      job.sub, condor-<id>.out/.err, condor.log   the HTCondor submit description, output and event log
+      job.log                the trial's output under the local executor
       result.json            the record of the trial (written by stage record, atomically)
       stages/<stage>.json    done-marker of each finished stage, with its outputs (written last)
       stages/<stage>.started.json  when each stage began
