@@ -12,14 +12,22 @@ import pytest
 htcondor2 = pytest.importorskip("htcondor2")  # in the dev extra: runs in CI
 import classad2  # noqa: E402
 
+from posttrainbench.config import ModelSpec, TrialConfig  # noqa: E402
 from posttrainbench.executors import read_job  # noqa: E402
 from posttrainbench.executors.experiment import Experiment  # noqa: E402
 from posttrainbench.executors.htcondor import HTCondorExecutor, submit_description  # noqa: E402
 
 
 def experiment(**executor: Any) -> Experiment:
-    return Experiment.model_validate({"name": "row", "agents": [{"agent": "copy-base"}], "models": ["m"], "benchmarks": ["gsm8k"],
-                                      "hours": 10, "executor": {"kind": "htcondor", **executor}})
+    return Experiment.model_validate({"name": "row", "agents": [{"agent": "copy-base", "concurrency_limits": ["user.gemini:1250"]}],
+                                      "models": ["m"], "benchmarks": ["gsm8k"], "hours": 10, "executor": {"kind": "htcondor", **executor}})
+
+
+def trial_dir(path: Path) -> Path:
+    path.mkdir()
+    TrialConfig(run_id=path.name, agent="copy-base", model=ModelSpec(id="m", path="/models/m", family="qwen3"), benchmark="gsm8k",
+                hours=10).save(path / "config.json")
+    return path
 
 
 class Schedd:
@@ -50,12 +58,12 @@ class Schedd:
 
 def test_the_submit_description_asks_what_the_original_asked(tmp_path: Path) -> None:
     run_dir = tmp_path / "run dir's"
-    options = experiment(cpus=16, memory="128G", disk="400G", gpu_type="H100", concurrency_limits=["user.gemini:1250"])
-    description = htcondor2.Submit(submit_description(options, run_dir, "/opt/venv/bin/python"))
+    options = experiment(cpus=16, memory="128G", disk="400G", gpu_type="H100", concurrency_limits=["pool.h100:8"])
+    description = htcondor2.Submit(submit_description(options, run_dir, "/opt/venv/bin/python", ["user.gemini:1250"]))
     assert description["request_gpus"] == "1" and description["request_cpus"] == "16"
     assert description["request_memory"] == "128G" and description["request_disk"] == "400G"
     assert description["requirements"] == 'regexp("H100", GPUs_DeviceName ?: CUDADeviceName ?: "", "i")'
-    assert description["concurrency_limits"] == "user.gemini:1250"
+    assert description["concurrency_limits"] == "pool.h100:8, user.gemini:1250"  # the experiment's, then the agent's own
     assert description["initialdir"] == str(run_dir) and description["executable"] == "/opt/venv/bin/python"
     # the run directory's space and quote survive HTCondor's argument quoting
     assert description["arguments"] == f'''"'-m' 'posttrainbench' 'resume' '{tmp_path}/run dir''s'"'''
@@ -70,13 +78,12 @@ def test_the_submit_description_asks_what_the_original_asked(tmp_path: Path) -> 
 def test_submit_states_and_cancel_through_the_bindings(tmp_path: Path) -> None:
     schedd = Schedd()
     executor = HTCondorExecutor(experiment(), schedd=lambda: schedd)
-    run_dirs = [tmp_path / f"trial{n}" for n in range(5)]
-    for run_dir in run_dirs:
-        run_dir.mkdir()
+    run_dirs = [trial_dir(tmp_path / f"trial{n}") for n in range(5)]
     executor.submit(run_dirs)
     jobs = [read_job(run_dir) for run_dir in run_dirs]
     assert [job.job_id for job in jobs if job] == ["101.0", "102.0", "103.0", "104.0", "105.0"]
     assert (run_dirs[0] / "job.sub").read_text() == str(schedd.submitted[0])
+    assert schedd.submitted[0]["concurrency_limits"] == "user.gemini:1250"  # the agent's throttle
     # the queue: idle, running (with wall time), held (with its reason); the history: completed, removed
     schedd.queue = [classad2.ClassAd({"ClusterId": 101, "ProcId": 0, "JobStatus": 1}),
                     classad2.ClassAd({"ClusterId": 102, "ProcId": 0, "JobStatus": 2, "RemoteWallClockTime": 3725.0}),

@@ -80,3 +80,42 @@ def test_gpu_slots_group_gpus_per_trial() -> None:
     assert gpu_slots(experiment(per_trial=0, max_parallel=2)) == ["", ""]
     with pytest.raises(PtbError, match="needs 2 GPU\\(s\\) per trial and this machine shows 1"):
         gpu_slots(experiment(gpus=["0"], per_trial=2))
+
+
+def test_ctrl_c_stops_the_trials_and_submit_resumes_them(tiny_model: Path, demo_gsm8k: Path, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    experiment = tmp_path / "stop.toml"
+    experiment.write_text(f'''
+name = "stop"
+hours = 0.1
+models = [{{path = "{tiny_model}", family = "qwen3"}}]
+benchmarks = ["gsm8k"]
+device = "cpu"
+gpus_per_trial = 0
+sandbox = "none"
+[[agents]]
+agent = "command"
+args = {{ command = "sleep 120" }}
+[evaluation]
+data = "{demo_gsm8k}"
+''')
+    submit = subprocess.Popen([sys.executable, "-m", "posttrainbench", "submit", str(experiment)], stderr=subprocess.PIPE, text=True)
+    solve = Path(os.environ["PTB_RESULTS"]) / "stop_gsm8k_tiny-qwen3_command_s0" / "stages" / "solve.started.json"
+    deadline = time.monotonic() + 120
+    while not solve.is_file():
+        assert time.monotonic() < deadline and submit.poll() is None, "the trial's solve did not start"
+        time.sleep(0.5)
+    submit.send_signal(signal.SIGINT)
+    _, stderr = submit.communicate(timeout=60)
+    assert submit.returncode == 130 and "stopped 1 running trial(s)" in stderr, stderr
+    deadline = time.monotonic() + 60
+    while (row := json.loads(ptb("status", str(experiment), "--json").stdout)[0])["state"] == "running":  # the trial's processes end
+        assert time.monotonic() < deadline, "the trial kept running after Ctrl-C"
+        time.sleep(0.5)
+    assert row["state"] == "stopped" and "submit again to resume" in row["detail"], row
+    assert "would submit 1 to local" in ptb("submit", str(experiment), "--dry-run").stderr

@@ -46,6 +46,7 @@ class AgentEntry(BaseModel):
     agent: str = Field(description="Registered agent name (ptb agents)")
     label: str | None = Field(default=None, description="Leaderboard row name (default: the agent name)")
     args: dict[str, Any] = Field(default_factory=dict, description="The agent's arguments: model, reasoning_effort, reprompt, command, ...")
+    concurrency_limits: list[str] = Field(default_factory=list, description="htcondor: this agent's own limits, e.g. [\"user.gemini:1250\"] (the original's Gemini throttle)")
 
 
 class LocalModel(BaseModel):
@@ -168,3 +169,8 @@ def expand(experiment: Experiment, base: Path) -> list[TrialConfig]:
 
 def results_folder(experiment: Experiment, base: Path) -> Path | None:
     return (base / experiment.results) if experiment.results else None
+
+
+def agent_entry(experiment: Experiment, config: TrialConfig) -> AgentEntry:
+    """The agent table a trial of the experiment came from."""
+    return next(entry for entry in experiment.agents if entry.agent == config.agent and entry.label == config.label)

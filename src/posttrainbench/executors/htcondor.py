@@ -19,7 +19,8 @@ from typing import Any
 
 from posttrainbench.errors import PtbError
 from posttrainbench.executors import EngineState, Job
-from posttrainbench.executors.experiment import Experiment
+from posttrainbench.config import TrialConfig
+from posttrainbench.executors.experiment import Experiment, agent_entry
 
 DESCRIPTION = "job.sub"
 FORWARDED_ENV = "HOME, PATH, HF_*, PTB_*, *_API_KEY, *_BASE_URL"
@@ -34,8 +35,8 @@ def _quote_argument(text: str) -> str:
     return "'" + text.replace("'", "''").replace('"', '""') + "'"
 
 
-def submit_description(experiment: Experiment, run_dir: Path, python: str) -> dict[str, str]:
-    """The submit description's commands for one trial."""
+def submit_description(experiment: Experiment, run_dir: Path, python: str, agent_limits: list[str] | None = None) -> dict[str, str]:
+    """The submit description's commands for one trial (``agent_limits``: its agent's own concurrency limits)."""
     options = experiment.executor
     gpus = experiment.gpus_per_trial
     description = {
@@ -58,8 +59,9 @@ def submit_description(experiment: Experiment, run_dir: Path, python: str) -> di
     if options.gpu_type:
         wanted = options.gpu_type.replace('"', "")
         description["requirements"] = f'regexp("{wanted}", GPUs_DeviceName ?: CUDADeviceName ?: "", "i")'
-    if options.concurrency_limits:
-        description["concurrency_limits"] = ", ".join(options.concurrency_limits)
+    limits = [*options.concurrency_limits, *(agent_limits or [])]
+    if limits:
+        description["concurrency_limits"] = ", ".join(limits)
     return description
 
 
@@ -99,7 +101,8 @@ class HTCondorExecutor:
         htcondor2 = _bindings()
         schedd = self.schedd()
         for run_dir in run_dirs:
-            description = htcondor2.Submit(submit_description(self.experiment, run_dir, self.python))
+            entry = agent_entry(self.experiment, TrialConfig.load(run_dir / "config.json"))
+            description = htcondor2.Submit(submit_description(self.experiment, run_dir, self.python, entry.concurrency_limits))
             (run_dir / DESCRIPTION).write_text(str(description))
             result = schedd.submit(description)
             Job.new(self.name, f"{result.cluster()}.0", script=DESCRIPTION).save(run_dir)

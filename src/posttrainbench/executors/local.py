@@ -75,7 +75,8 @@ class LocalExecutor:
         except KeyboardInterrupt:
             for process, _, _ in running:
                 _stop(process.pid)
-            raise PtbError("interrupted: the running trials were stopped; `ptb submit` again resumes them") from None
+            self.say(f"interrupted: stopped {len(running)} running trial(s); `ptb submit` again resumes them")
+            raise
 
     def _start(self, run_dir: Path, gpus: str) -> subprocess.Popen[bytes]:
         env = {**os.environ, "CUDA_VISIBLE_DEVICES": gpus}
