@@ -4,6 +4,7 @@ CUDA_VISIBLE_DEVICES, never two trials on one GPU at the same time; a second sub
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -110,6 +111,8 @@ data = "{demo_gsm8k}"
     while not solve.is_file():
         assert time.monotonic() < deadline and submit.poll() is None, "the trial's solve did not start"
         time.sleep(0.5)
+    [running] = json.loads(ptb("status", str(experiment), "--json").stdout)
+    assert running["state"] == "running" and re.fullmatch(r"at solve, \d+:\d\d:\d\d used", running["detail"]), running
     submit.send_signal(signal.SIGINT)
     _, stderr = submit.communicate(timeout=60)
     assert submit.returncode == 130 and "stopped 1 running trial(s)" in stderr, stderr

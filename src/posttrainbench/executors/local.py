@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from posttrainbench.errors import PtbError
@@ -89,7 +90,8 @@ class LocalExecutor:
 
     def states(self, jobs: list[Job]) -> dict[str, EngineState]:
         here = socket.gethostname()
-        return {job.job_id: EngineState("running" if _alive(int(job.job_id)) else "ended", f"pid {job.job_id}")
+        return {job.job_id: (EngineState("running", f"pid {job.job_id}", _since(job.submitted_at)) if _alive(int(job.job_id))
+                             else EngineState("ended", f"pid {job.job_id}"))
                 if job.host == here else EngineState("unknown", f"pid {job.job_id} on {job.host}") for job in jobs}
 
     def cancel(self, jobs: list[Job]) -> None:
@@ -98,6 +100,12 @@ class LocalExecutor:
             if job.host != here:
                 raise PtbError(f"job {job.job_id} runs on {job.host}: cancel it there")
             _stop(int(job.job_id))
+
+
+def _since(started_at: str) -> str:
+    """H:MM:SS since an ISO time (a local job starts when it is submitted)."""
+    seconds = max(0, int((datetime.now(UTC) - datetime.fromisoformat(started_at)).total_seconds()))
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
 def _alive(pid: int) -> bool:
