@@ -827,16 +827,20 @@ def doctor(as_json: JsonOpt = False) -> None:
 def quickstart(
     directory: Annotated[Path, typer.Option("--dir", help="Where the tiny model, demo data and results go.")] = Path("ptb-quickstart"),
     sandbox: Annotated[str, typer.Option(help="auto (bubblewrap when it works, else none, loudly), bubblewrap or none.")] = "auto",
+    train_steps: Annotated[Optional[int], typer.Option(help="Training steps of the reference agent (default 400, about two minutes); fewer for a smoke test.", min=1)] = None,
 ) -> None:
-    """A whole trial on a tiny model built here, on the CPU, with no keys; then the leaderboard, the HTML
-    report, where the results are and the commands to look at them. Exits 1 when the trial does not succeed.
+    """A whole trial on a tiny model built here, on the CPU, with no keys: the reference agent fine-tunes it
+    for a few minutes on a demo task. Then the score before and after, the leaderboard, the HTML report,
+    where the results are and the commands to look at them. Exits 1 when the trial does not succeed.
 
     Example: `ptb quickstart`
     """
     from posttrainbench.quickstart import quickstart as run_quickstart
 
-    outcome = run_quickstart(directory, sandbox, progress=_progress, say=lambda line: err.print(line, soft_wrap=True))
+    outcome = run_quickstart(directory, sandbox, progress=_progress, say=lambda line: err.print(line, soft_wrap=True), train_steps=train_steps)
     _show_result(outcome.result, False)
+    after = outcome.result.accuracy
+    sys.stdout.write(f"\nscore before training: {outcome.before:.2f}; after: {after if after is None else f'{after:.2f}'}\n")
     sys.stdout.write("\n" + outcome.board + "\n" + outcome.where())  # plain: paths are never wrapped
     _exit_unless_succeeded(outcome.result, outcome.run_dir)
 

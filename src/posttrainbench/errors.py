@@ -33,7 +33,7 @@ ERROR_PREFIX = "ptb: error: "
 
 OPTIONAL_MODULES = {
     **dict.fromkeys(("inspect_ai", "inspect_evals", "torch", "transformers", "accelerate", "tokenizers", "datasets",
-                     "httpx", "numpy", "pyarrow"), "hf"),
+                     "httpx", "numpy", "pyarrow", "trl", "peft"), "hf"),
     "vllm": "vllm",
     "htcondor2": "htcondor",
 }

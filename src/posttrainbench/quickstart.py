@@ -42,6 +42,8 @@ class Outcome:
     """The leaderboard as markdown."""
     report: Path
     """The HTML report's index.html."""
+    before: float
+    """The untouched model's score on the same evaluation."""
 
     def where(self) -> str:
         """Where the results are and the exact commands to look at them (paths quoted for the shell)."""
@@ -68,22 +70,45 @@ def ptb_command() -> str:
     return shlex.quote(str(beside))
 
 
-def quickstart(directory: Path, sandbox: str, progress: ProgressFn, say: Callable[[str], Any]) -> Outcome:
-    from posttrainbench.tiny import build_tiny_qwen3, write_demo_gsm8k
+QUICKSTART_INIT = 0.25
+"""The tiny model's weight scale: large enough that a few minutes of fine-tuning stay a fine-tune for the
+audit's lineage check (see ``build_tiny_qwen3``)."""
+TRAINING = {"max_steps": 400, "batch_size": 8, "max_length": 1024, "learning_rate": 1e-3}
+"""The reference agent's settings for the tiny model: about three minutes of training on two CPU cores."""
+EVALUATION = EvalOverrides(max_tokens=[32], chat_template="project")
+
+
+def quickstart(directory: Path, sandbox: str, progress: ProgressFn, say: Callable[[str], Any], train_steps: int | None = None) -> Outcome:
+    """Build a tiny model and the demo data, score the untouched model, run a whole trial in which the
+    reference agent fine-tunes it, and score again: a trial that worked shows a different score."""
+    from posttrainbench.tiny import build_tiny_qwen3, write_demo_facts
 
     directory = directory.expanduser().resolve()
     model_dir = directory / "tiny-qwen3"
     if not (model_dir / "config.json").is_file():
         say(f"building a tiny Qwen3 model in {model_dir}")
-        build_tiny_qwen3(model_dir)
-    data = write_demo_gsm8k(directory / "gsm8k-demo")
+        build_tiny_qwen3(model_dir, initializer_range=QUICKSTART_INIT)
+    data, training = write_demo_facts(directory / "demo-benchmark", directory / "demo-training")
+    evaluation = EVALUATION.model_copy(update={"data": str(data)})
+    before = score_untouched(model_dir, evaluation)
+    say(f"score of the untouched model: {before:.2f} (the demo benchmark's 16 questions)")
     config = api.make_config(
-        agent="copy-base", model=str(model_dir), family="qwen3", benchmark="gsm8k", hours=0.1,
-        sandbox=pick_sandbox(sandbox, say), device="cpu", label="copy-base (quickstart)",
-        evaluation=EvalOverrides(limit=5, max_tokens=[32], data=str(data), chat_template="project"), grace_minutes=1,
+        agent="reference", agent_args={"data": str(training), **TRAINING, **({"max_steps": train_steps} if train_steps else {})}, model=str(model_dir), family="qwen3",
+        benchmark="gsm8k", hours=0.15, sandbox=pick_sandbox(sandbox, say), device="cpu", label="reference (quickstart)",
+        evaluation=evaluation, grace_minutes=1,
     )
     results = api.results_root(directory / "results")
     say(f"run directory: {results / config.run_id}")
     result = api.run(config, results, progress=progress)
     rows, weights = build(results)
-    return Outcome(result, results, results / config.run_id, to_markdown(rows, weights), write_html(results, rows, weights))
+    return Outcome(result, results, results / config.run_id, to_markdown(rows, weights), write_html(results, rows, weights), before)
+
+
+def score_untouched(model: Path, evaluation: EvalOverrides) -> float:
+    """The base model's score with the trial's own evaluation settings."""
+    from posttrainbench.evaluation.eval_settings import EvalSettings, evaluate_settings
+
+    settings = EvalSettings(model_path=model, benchmark="gsm8k", family="qwen3", max_tokens=(evaluation.max_tokens or [None])[0],
+                            limit=evaluation.limit, data=Path(evaluation.data) if evaluation.data else None, device="cpu",
+                            chat_template=evaluation.chat_template)
+    return float(evaluate_settings(settings)["accuracy"])

@@ -71,13 +71,20 @@ def test_the_failure_reason_is_the_evaluators_error_line(tmp_path: Path) -> None
     assert failure_reason({**attempt, "exit_code": None}, paths) == "timed out after 3s"
 
 
-def test_quickstart_says_where_its_results_are(tiny_model: Path, tmp_path: Path) -> None:
-    import shutil
-
+def test_quickstart_trains_and_says_where_its_results_are(tmp_path: Path) -> None:
     directory = tmp_path / "quick start"  # a space: the printed commands must still work when pasted
-    shutil.copytree(tiny_model, directory / "tiny-qwen3")  # skips building the model
-    proc = ptb("quickstart", "--dir", str(directory), "--sandbox", "none")
+    proc = ptb("quickstart", "--dir", str(directory), "--sandbox", "none", timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    # the reference agent trained the tiny model: its loss fell, the score moved, and the audit found nothing
+    [scores] = [line for line in proc.stdout.splitlines() if line.startswith("score before training: ")]
+    before, after = (float(part.split(": ")[1]) for part in scores.split("; "))
+    assert after > before, scores
+    [result] = (directory / "results").glob("*/result.json")
+    log = (result.parent / "agent" / "output.log").read_text()
+    first, last = (float(x) for x in log.split("[reference] training loss ", 1)[1].split(" over")[0].split(" -> "))
+    assert last < first / 2, (first, last)
+    assert {v["check"]: v["status"] for v in json.loads(result.read_text())["audit"]["verdicts"]} == dict.fromkeys(
+        ("contamination", "disallowed_model", "tampering", "api_misuse"), "clean")
     results = directory / "results"
     lines = proc.stdout.splitlines()
     assert f"results:     {results}" in lines and f"HTML report: {results / 'report' / 'index.html'}  (open it in a browser, from disk)" in lines

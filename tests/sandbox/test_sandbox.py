@@ -143,7 +143,8 @@ def test_harness_installed_under_tmp_runs_a_trial_and_the_code_jail(tmp_path: Pa
         shutil.copytree(Path(posttrainbench.__file__).parent, site_dir / "posttrainbench")
         entry = "from posttrainbench.cli import main; main()"
         env = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}  # the copy under /tmp
-        trial = subprocess.run([python, "-c", entry, "quickstart", "--dir", str(home / "qs"), "--sandbox", "bubblewrap"],
+        trial = subprocess.run([python, "-c", entry, "quickstart", "--dir", str(home / "qs"), "--sandbox", "bubblewrap",
+                                "--train-steps", "5"],
                                capture_output=True, text=True, timeout=300, cwd=home, env=env)
         assert trial.returncode == 0, trial.stderr[-2000:]
         [result] = (home / "qs" / "results").glob("*/result.json")

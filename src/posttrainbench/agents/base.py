@@ -65,6 +65,10 @@ class Agent(ABC):
         """Files to write under the agent's ``$HOME`` before it starts, by relative path."""
         return {}
 
+    def readable_paths(self) -> list[Path]:
+        """Host folders the agent reads inside the sandbox (read-only), such as local training data."""
+        return []
+
     def redactions(self) -> list[str]:
         """Secret strings that must never appear in the agent's log, trace or results."""
         return []

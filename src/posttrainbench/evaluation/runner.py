@@ -78,6 +78,7 @@ def evaluate(
     (``evaluation/fewshot.py``): plain-text prompts with solved examples and fixed sampling.
     """
     from inspect_ai import eval as inspect_eval
+    from inspect_ai._util.error import PrerequisiteError
 
     from posttrainbench.evaluation import fewshot
     from posttrainbench.evaluation.benchmarks import TaskOptions, draw_choice_seed
@@ -127,6 +128,8 @@ def evaluate(
                 limit=limit, log_dir=str(log_dir or tmp), log_format="json", display="none", score_display=False,
                 log_realtime=False,  # nobody watches the run live; the final log is written at the end
             )
+        except PrerequisiteError as error:  # Inspect's own "cannot start" (duplicate sample ids in local data...)
+            raise PtbError(f"the evaluation cannot start: {error.message.strip()}") from None
         finally:
             if generator is not None:
                 generator.close()

@@ -19,11 +19,11 @@ from pydantic import BaseModel
 
 from posttrainbench.errors import PtbError
 from posttrainbench.fileio import iso_now, read_model, write_json_atomic
+from posttrainbench.trial.paths import RunPaths
 
 if TYPE_CHECKING:
     from posttrainbench.executors.experiment import Experiment
 
-JOB_FILE = "job.json"
 EngineStatus = Literal["queued", "running", "ended", "unknown"]
 
 
@@ -45,11 +45,11 @@ class Job(BaseModel):
         return cls(executor=executor, job_id=job_id, submitted_at=iso_now(), host=socket.gethostname(), **fields)
 
     def save(self, run_dir: Path) -> None:
-        write_json_atomic(run_dir / JOB_FILE, self.model_dump(mode="json"))
+        write_json_atomic(RunPaths(run_dir).job, self.model_dump(mode="json"))
 
 
 def read_job(run_dir: Path) -> Job | None:
-    path = run_dir / JOB_FILE
+    path = RunPaths(run_dir).job
     return read_model(path, Job) if path.is_file() else None
 
 

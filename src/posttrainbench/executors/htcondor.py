@@ -20,6 +20,7 @@ from typing import Any
 from posttrainbench.errors import PtbError
 from posttrainbench.executors import EngineState, Job
 from posttrainbench.config import TrialConfig
+from posttrainbench.trial.paths import RunPaths
 from posttrainbench.executors.experiment import Experiment, agent_entry
 
 DESCRIPTION = "job.sub"
@@ -103,7 +104,7 @@ class HTCondorExecutor:
         for run_dir in run_dirs:
             entry = agent_entry(self.experiment, TrialConfig.load(run_dir / "config.json"))
             description = htcondor2.Submit(submit_description(self.experiment, run_dir, self.python, entry.concurrency_limits))
-            (run_dir / DESCRIPTION).write_text(str(description))
+            RunPaths(run_dir).job_file(DESCRIPTION).write_text(str(description))
             result = schedd.submit(description)
             Job.new(self.name, f"{result.cluster()}.0", script=DESCRIPTION).save(run_dir)
 

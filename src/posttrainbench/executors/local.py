@@ -18,6 +18,7 @@ from pathlib import Path
 
 from posttrainbench.errors import PtbError
 from posttrainbench.executors import EngineState, Job
+from posttrainbench.trial.paths import RunPaths
 from posttrainbench.executors.experiment import Experiment
 
 POLL_SECONDS = 1.0
@@ -81,7 +82,7 @@ class LocalExecutor:
 
     def _start(self, run_dir: Path, gpus: str) -> subprocess.Popen[bytes]:
         env = {**os.environ, "CUDA_VISIBLE_DEVICES": gpus}
-        with open(run_dir / "job.log", "ab") as log:
+        with open(RunPaths(run_dir).job_file("job.log"), "ab") as log:
             process = subprocess.Popen([self.python, "-m", "posttrainbench", "resume", str(run_dir)], stdout=log,
                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True)
         Job.new(self.name, str(process.pid), gpus=gpus, script="job.log").save(run_dir)

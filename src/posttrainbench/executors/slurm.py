@@ -19,6 +19,7 @@ from pathlib import Path
 
 from posttrainbench.errors import PtbError
 from posttrainbench.executors import EngineState, Job
+from posttrainbench.trial.paths import RunPaths
 from posttrainbench.executors.experiment import Experiment
 
 SCRIPT = "job.sbatch"
@@ -74,7 +75,7 @@ class SlurmExecutor:
     def submit(self, run_dirs: list[Path]) -> None:
         _need("sbatch")
         for run_dir in run_dirs:
-            (run_dir / SCRIPT).write_text(job_script(self.experiment, run_dir, self.python))
+            RunPaths(run_dir).job_file(SCRIPT).write_text(job_script(self.experiment, run_dir, self.python))
             out = _slurm(["sbatch", "--parsable", SCRIPT], cwd=run_dir)
             Job.new(self.name, out.split(";")[0].strip(), script=SCRIPT).save(run_dir)
 

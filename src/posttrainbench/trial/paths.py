@@ -54,6 +54,15 @@ class RunPaths:
         return self.root / "trial.lock"
 
     @property
+    def job(self) -> Path:
+        return self.root / "job.json"
+
+    def job_file(self, name: str) -> Path:
+        """An executor's file: ``job.log`` (local), ``job.sbatch`` (slurm), ``job.sub`` (htcondor)."""
+        assert name in ("job.log", "job.sbatch", "job.sub"), name
+        return self.root / name
+
+    @property
     def result(self) -> Path:
         return self.root / "result.json"
 
@@ -158,8 +167,10 @@ class RunPaths:
         folders whose contents belong to others (the agent's workspace, its model)."""
         relative = path.relative_to(self.root).as_posix()
         files = {self.config, self.result, self.failure, self.prompt, self.manifest, self.output_log, self.agent_prompt,
-                 self.events, self.transcript, self.judge_proxy, self.monitor, self.audit, self.reviews, self.attempts, self.metrics}
+                 self.events, self.transcript, self.judge_proxy, self.monitor, self.audit, self.reviews, self.attempts, self.metrics,
+                 self.lock, self.job, *(self.job_file(name) for name in ("job.log", "job.sbatch", "job.sub"))}
         patterns = [re.escape(p.relative_to(self.root).as_posix()) for p in files]
         patterns += [rf"stages/({'|'.join(STAGES)})(\.started)?\.json", r"evaluation/attempt-\d+\.log",
-                     r"evaluation/(metrics|settings)-\d+\.json", r"(workspace|final_model|hf_cache_added)/.+"]
+                     r"evaluation/(metrics|settings)-\d+\.json", r"(workspace|final_model|hf_cache_added)/.+",
+                     r"slurm-\d+\.log", r"condor-\d+\.(out|err)", r"condor\.log"]  # the engines' own output
         return re.fullmatch("|".join(patterns), relative) is not None

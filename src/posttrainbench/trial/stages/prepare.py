@@ -78,6 +78,13 @@ def final_templates(config: TrialConfig) -> dict[str, str]:
     return files
 
 
+def _own_template(config: TrialConfig) -> str:
+    """The file name of the chat template the final evaluation applies to this trial's model."""
+    from posttrainbench.evaluation.chat_templates import chat_template
+
+    return chat_template(config.model.family, config.evaluation.chat_template, tools=get_benchmark(config.benchmark).uses_tools).filename
+
+
 def write_data_check(config: TrialConfig, workspace: Path, python: str = sys.executable) -> str | None:
     """The agent's decontamination check: the test items as hashed n-grams (``TEST_NGRAMS``) and the
     ``check_contamination.py`` launcher. Returns why it could not be made (the test data is not at hand), or None."""
@@ -117,6 +124,8 @@ def build_workspace(config: TrialConfig, paths: RunPaths, python: str = sys.exec
                 "benchmark_name": benchmark.name,
                 "base_model": config.model.id,
                 "hours": config.hours,
+                "family": config.model.family,
+                "chat_template": f"templates/{_own_template(config)}",
                 "allowed_training_data": benchmark.training_note,
             },
             indent=2,

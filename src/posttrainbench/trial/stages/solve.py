@@ -122,7 +122,7 @@ def _launch(context: Context, state: dict[str, Any], segment: int) -> ExitInfo:
         hf_home=settings.hf_home().resolve(),
         network=config.network,
         hidden=_hidden_paths(paths),
-        readonly=_readonly_paths(config),
+        readonly=[*_readonly_paths(config), *agent.readable_paths()],
     )
     prompt = paths.prompt.read_text()
     prompt_file = spec.workspace / PROMPT_FILE

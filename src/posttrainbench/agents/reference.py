@@ -1,0 +1,50 @@
+"""The ``reference`` agent: a fixed, human-written post-training baseline that needs no API key. It runs
+``agents/reference_recipe.py`` (supervised fine-tuning with TRL on allowed public data, checkpoint chosen on
+a held-out split, stopped by the workspace's timer) in the same sandbox and budget as any agent."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import ClassVar
+
+from posttrainbench.agents.base import Agent, AgentContext, register_agent
+from posttrainbench.errors import PtbError
+
+
+@register_agent
+class ReferenceAgent(Agent):
+    name: ClassVar[str] = "reference"
+    description: ClassVar[str] = "Scripted SFT baseline (TRL) on allowed public data; no API key (see README, Reference agent)"
+
+    def __init__(self, data: str | None = None, max_steps: int | None = None, method: str = "auto", max_length: int | None = None,
+                 batch_size: int | None = None, learning_rate: float | None = None):
+        if method not in ("auto", "full", "lora"):
+            raise PtbError(f"agent 'reference': method must be auto, full or lora, got {method!r}")
+        self.data = Path(data).expanduser().resolve() if data else None
+        if self.data is not None and not self.data.is_dir():
+            raise PtbError(f"agent 'reference': data folder {self.data} does not exist")
+        self.max_steps, self.method, self.max_length, self.batch_size, self.learning_rate = max_steps, method, max_length, batch_size, learning_rate
+
+    def command(self, ctx: AgentContext) -> list[str]:
+        argv = [sys.executable, "-m", "posttrainbench.agents.reference_recipe", "--benchmark", ctx.benchmark,
+                "--base-model", str(ctx.base_model_path), "--hours", str(ctx.hours), "--method", self.method]
+        for flag, value in (("--data", self.data), ("--max-steps", self.max_steps), ("--max-length", self.max_length),
+                            ("--batch-size", self.batch_size), ("--learning-rate", self.learning_rate)):
+            if value is not None:
+                argv += [flag, str(value)]
+        return argv
+
+    def readable_paths(self) -> list[Path]:
+        return [self.data] if self.data is not None else []
+
+    def problem(self) -> str | None:
+        try:
+            import peft  # noqa: F401
+            import trl  # noqa: F401
+        except ModuleNotFoundError as error:
+            return f"{error.name} is not installed (pip install 'posttrainbench[hf]')"
+        return None
+
+    def describe(self) -> dict[str, object]:
+        return {"data": str(self.data) if self.data else "the Hub", "max_steps": self.max_steps, "method": self.method}

@@ -1,0 +1,242 @@
+"""The reference agent's recipe: supervised fine-tuning with TRL on public training data the integrity
+rules allow for the benchmark, inside the trial's sandbox and budget. It runs as
+``python -m posttrainbench.agents.reference_recipe`` in the workspace (the ``reference`` agent starts it).
+
+1. **Data** (``RECIPES``): for each benchmark, public data with its licence, from the Hub, or with
+   ``--data DIR`` from ``DIR/<name>.jsonl`` files in the same schema (tests, demos, offline clusters). It is
+   put in the evaluation's own prompt format where the benchmark has one (GSM8K: its ten-shot system
+   message, its template), as prompt/completion chats otherwise. Never the test split.
+2. **Held-out split**: 5% of the training data (at least one example, at most 500), to pick the checkpoint.
+3. **Method**: full fine-tuning up to 2 B parameters, LoRA (rank 64 on every linear layer) above, in bf16 on
+   a GPU; the loss counts the completion only.
+4. **Budget**: the clock is the workspace's ``timer.sh`` deadline (``.ptb/deadline``). Training stops when
+   what is left falls under the reserve (10% of the budget, at least a minute), whatever the epoch.
+5. **Checkpoint**: the lowest held-out loss of the evaluations made (about ten per run), then
+   ``final_model/`` with the tokenizer and the evaluation's chat template (``task.json`` names it).
+
+Every step prints to the agent's log: the data, the method, each held-out loss, the first and last training
+loss, and why training stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+HELD_OUT_SHARE, HELD_OUT_MAX = 0.05, 500
+FULL_FINE_TUNING_MAX_PARAMS = 2e9
+EVALUATIONS_PER_RUN = 10
+SEED = 0
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    """The file name under --data: <name>.jsonl."""
+    hub_id: str
+    config: str | None
+    split: str
+    licence: str
+    shape: str
+    """How a record becomes a chat: gsm8k (question/answer, the evaluation's prompt), messages (a chat),
+    xlam (query/tools/answers)."""
+    limit: int | None = None
+    """At most this many records (large mixtures)."""
+
+
+RECIPES: dict[str, list[Source]] = {
+    "gsm8k": [Source("gsm8k-train", "openai/gsm8k", "main", "train", "MIT", "gsm8k")],
+    "aime2025": [Source("numina-math-cot", "AI-MO/NuminaMath-CoT", None, "train", "Apache-2.0", "messages", limit=100_000)],
+    "gpqamain": [Source("tulu-3-sft", "allenai/tulu-3-sft-mixture", None, "train", "ODC-BY-1.0", "messages", limit=100_000)],
+    "humaneval": [Source("tulu-3-sft", "allenai/tulu-3-sft-mixture", None, "train", "ODC-BY-1.0", "messages", limit=100_000)],
+    "bfcl": [Source("xlam-function-calling", "Salesforce/xlam-function-calling-60k", None, "train", "CC-BY-4.0", "xlam")],
+    "arenahardwriting": [Source("tulu-3-sft", "allenai/tulu-3-sft-mixture", None, "train", "ODC-BY-1.0", "messages", limit=100_000)],
+    "healthbench": [Source("tulu-3-sft", "allenai/tulu-3-sft-mixture", None, "train", "ODC-BY-1.0", "messages", limit=100_000)],
+}
+"""The training data of each benchmark: none of it holds the benchmark's test items (the audit checks)."""
+
+
+def say(line: str) -> None:
+    print(f"[reference] {line}", flush=True)
+
+
+def read_source(source: Source, data: Path | None) -> list[dict[str, Any]]:
+    if data is not None:
+        path = data / f"{source.name}.jsonl"
+        if not path.is_file():
+            raise SystemExit(f"[reference] {path} not found: --data needs {source.name}.jsonl ({source.hub_id} in its schema)")
+        records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    else:
+        import datasets
+
+        records = list(datasets.load_dataset(source.hub_id, source.config, split=source.split))
+    if source.limit is not None and len(records) > source.limit:
+        records = random.Random(SEED).sample(records, source.limit)
+    return records
+
+
+def gsm8k_shaper(records: list[dict[str, Any]]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """The evaluation's own prompt: its system message of ten solved train problems (the same ten: the
+    evaluation's pick from the train split), inspect_evals' template around the question, and the worked
+    answer ending in "ANSWER: N"."""
+    from inspect_evals.gsm8k.gsm8k import MATH_PROMPT_TEMPLATE, record_to_sample, sample_to_fewshot
+
+    from posttrainbench.evaluation.benchmarks.gsm8k import fewshot_records
+
+    system = "\n\n".join(sample_to_fewshot(record_to_sample(record)) for record in fewshot_records(records))
+
+    def chat(record: dict[str, Any]) -> dict[str, Any]:
+        reasoning, _, answer = record["answer"].rpartition("####")
+        return {"prompt": [{"role": "system", "content": system},
+                           {"role": "user", "content": MATH_PROMPT_TEMPLATE.format(prompt=record["question"])}],
+                "completion": [{"role": "assistant", "content": f"{reasoning.strip()}\n\nANSWER: {answer.strip()}"}]}
+
+    return chat
+
+
+def messages_chat(record: dict[str, Any]) -> dict[str, Any] | None:
+    """A chat whose last turn is the assistant's: everything before it is the prompt."""
+    messages = [{"role": m["role"], "content": m["content"]} for m in record["messages"] if m.get("content")]
+    if len(messages) < 2 or messages[-1]["role"] != "assistant":
+        return None
+    return {"prompt": messages[:-1], "completion": messages[-1:]}
+
+
+def xlam_chat(record: dict[str, Any]) -> dict[str, Any]:
+    """A request with the tools it may use, answered with the calls as JSON."""
+    tools = json.loads(record["tools"]) if isinstance(record["tools"], str) else record["tools"]
+    answers = json.loads(record["answers"]) if isinstance(record["answers"], str) else record["answers"]
+    prompt = f"You can call these functions:\n{json.dumps(tools, indent=1)}\n\n{record['query']}"
+    return {"prompt": [{"role": "user", "content": prompt}], "completion": [{"role": "assistant", "content": json.dumps(answers)}]}
+
+
+SHAPES: dict[str, Callable[[list[dict[str, Any]]], Callable[[dict[str, Any]], dict[str, Any] | None]]] = {
+    "gsm8k": gsm8k_shaper, "messages": lambda records: messages_chat, "xlam": lambda records: xlam_chat}
+"""For each shape, what turns a record into a chat (given all the records, for what the prompt shares)."""
+
+
+def training_data(benchmark: str, data: Path | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(train, held_out) chats of the benchmark's recipe."""
+    chats: list[dict[str, Any]] = []
+    for source in RECIPES[benchmark]:
+        records = read_source(source, data)
+        made = [chat for chat in map(SHAPES[source.shape](records), records) if chat is not None]
+        say(f"data: {len(made)} examples from {source.hub_id} ({source.licence})" + (f", read from {data}" if data else ""))
+        chats += made
+    random.Random(SEED).shuffle(chats)
+    held = min(HELD_OUT_MAX, max(1, round(len(chats) * HELD_OUT_SHARE)))
+    return chats[held:], chats[:held]
+
+
+class Deadline:
+    """The workspace's timer: stop training when what is left falls under the reserve."""
+
+    def __init__(self, workspace: Path, hours: float):
+        path = workspace / ".ptb" / "deadline"
+        self.at = float(path.read_text().strip()) if path.is_file() else time.time() + hours * 3600
+        self.reserve = max(60.0, 0.1 * hours * 3600)
+
+    def left(self) -> float:
+        return self.at - time.time()
+
+    def up(self) -> bool:
+        return self.left() < self.reserve
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--benchmark", required=True, choices=sorted(RECIPES))
+    parser.add_argument("--base-model", type=Path, required=True)
+    parser.add_argument("--hours", type=float, required=True)
+    parser.add_argument("--data", type=Path, help="Folder of <source>.jsonl files instead of the Hub")
+    parser.add_argument("--max-steps", type=int, help="Stop after this many optimiser steps (demos)")
+    parser.add_argument("--epochs", type=float, default=2.0)
+    parser.add_argument("--max-length", type=int, default=4096, help="Tokens per example (GSM8K's ten-shot system message alone is about 2,000)")
+    parser.add_argument("--method", choices=["auto", "full", "lora"], default="auto")
+    parser.add_argument("--lora-rank", type=int, default=64)
+    parser.add_argument("--learning-rate", type=float)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--out", type=Path, default=Path("final_model"))
+    args = parser.parse_args()
+    train(args)
+
+
+def train(args: argparse.Namespace) -> None:
+    import torch
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
+    from trl import SFTConfig, SFTTrainer
+
+    workspace = Path.cwd()
+    deadline = Deadline(workspace, args.hours)
+    torch.manual_seed(SEED)
+    task = json.loads((workspace / "task.json").read_text()) if (workspace / "task.json").is_file() else {}
+    train_chats, held_out = training_data(args.benchmark, args.data)
+    cuda = torch.cuda.is_available()
+    model = AutoModelForCausalLM.from_pretrained(args.base_model, dtype=torch.bfloat16 if cuda else torch.float32)
+    tokenizer = AutoTokenizer.from_pretrained(args.base_model)
+    if task.get("chat_template"):
+        tokenizer.chat_template = (workspace / task["chat_template"]).read_text()  # the evaluation's template
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    parameters = sum(p.numel() for p in model.parameters())
+    method = args.method if args.method != "auto" else ("full" if parameters <= FULL_FINE_TUNING_MAX_PARAMS else "lora")
+    learning_rate = args.learning_rate or (1e-5 if method == "full" else 1e-4)
+    steps_per_epoch = math.ceil(len(train_chats) / args.batch_size)
+    planned = min(args.max_steps or math.inf, math.ceil(steps_per_epoch * args.epochs))
+    every = max(1, int(planned // EVALUATIONS_PER_RUN))
+    say(f"method: {method} fine-tuning of {parameters / 1e6:.1f} M parameters, learning rate {learning_rate:g}, "
+        f"{len(train_chats)} training and {len(held_out)} held-out examples, up to {planned} steps, "
+        f"{deadline.left() / 60:.1f} minutes left (reserve {deadline.reserve / 60:.1f})")
+    peft_config = None
+    if method == "lora":
+        from peft import LoraConfig
+
+        peft_config = LoraConfig(r=args.lora_rank, lora_alpha=2 * args.lora_rank, lora_dropout=0.0, target_modules="all-linear", task_type="CAUSAL_LM")
+
+    class StopInTime(TrainerCallback):  # type: ignore[misc]
+        def on_step_end(self, _args: Any, state: Any, control: Any, **_: Any) -> Any:
+            if deadline.up():
+                say(f"stopping at step {state.global_step}: {deadline.left() / 60:.1f} minutes left")
+                control.should_training_stop = True
+                control.should_evaluate = control.should_save = True
+            return control
+
+        def on_evaluate(self, _args: Any, state: Any, control: Any, metrics: dict[str, float] | None = None, **_: Any) -> Any:
+            if metrics and "eval_loss" in metrics:
+                say(f"step {state.global_step}: held-out loss {metrics['eval_loss']:.4f}")
+            return control
+
+    config = SFTConfig(
+        output_dir=str(workspace / "checkpoints"), max_steps=int(planned), per_device_train_batch_size=args.batch_size,
+        per_device_eval_batch_size=args.batch_size, learning_rate=learning_rate, lr_scheduler_type="cosine", warmup_steps=max(1, int(planned * 0.03)),
+        weight_decay=0.0, max_length=args.max_length, bf16=cuda, logging_steps=max(1, every // 2), eval_strategy="steps",
+        eval_steps=every, save_strategy="steps", save_steps=every, save_total_limit=2, save_only_model=True,
+        load_best_model_at_end=True, metric_for_best_model="eval_loss", greater_is_better=False, report_to=[], seed=SEED,
+        gradient_checkpointing=cuda and method == "full" and parameters > 1e9, use_cpu=not cuda,
+        dataloader_num_workers=0, disable_tqdm=True, optim="adamw_torch_fused" if cuda else "adamw_torch",
+    )
+    trainer = SFTTrainer(model=model, args=config, train_dataset=Dataset.from_list(train_chats), eval_dataset=Dataset.from_list(held_out),
+                         processing_class=tokenizer, peft_config=peft_config, callbacks=[StopInTime()])
+    model.train()  # from_pretrained leaves eval mode, where gradient checkpointing does nothing
+    trainer.train()
+    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+    if losses:
+        say(f"training loss {losses[0]:.4f} -> {losses[-1]:.4f} over {trainer.state.global_step} steps")
+    say(f"best held-out loss {trainer.state.best_metric} at {trainer.state.best_model_checkpoint}")
+    final = trainer.model.merge_and_unload() if method == "lora" else trainer.model
+    final.save_pretrained(args.out)
+    tokenizer.save_pretrained(args.out)
+    say(f"saved {args.out}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
