@@ -4,6 +4,7 @@ a held-out split, stopped by the workspace's timer) in the same sandbox and budg
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 from typing import ClassVar
@@ -39,12 +40,8 @@ class ReferenceAgent(Agent):
         return [self.data] if self.data is not None else []
 
     def problem(self) -> str | None:
-        try:
-            import peft  # noqa: F401
-            import trl  # noqa: F401
-        except ModuleNotFoundError as error:
-            return f"{error.name} is not installed (pip install 'posttrainbench[hf]')"
-        return None
+        missing = [name for name in ("trl", "peft", "datasets") if importlib.util.find_spec(name) is None]
+        return f"{', '.join(missing)} not installed (pip install 'posttrainbench[hf]')" if missing else None
 
     def describe(self) -> dict[str, object]:
         return {"data": str(self.data) if self.data else "the Hub", "max_steps": self.max_steps, "method": self.method}
