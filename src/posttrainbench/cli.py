@@ -173,9 +173,25 @@ def trace(
     typer.echo(transcript(parsed), nl=False)
 
 
-def _agent_args(**given: object) -> dict[str, object]:
-    """The agent options the user gave (an agent rejects the ones it does not take)."""
-    return {name: value for name, value in given.items() if value is not None}
+def _agent_args(extra: list[str] | None = None, **given: object) -> dict[str, object]:
+    """The agent options the user gave (an agent rejects the ones it does not take); ``extra`` are
+    ``--agent-arg KEY=VALUE`` pairs, numbers read as numbers."""
+    args = {name: value for name, value in given.items() if value is not None}
+    for pair in extra or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise PtbError(f"--agent-arg takes KEY=VALUE, got {pair!r}")
+        args[key.replace("-", "_")] = _number_or_text(value)
+    return args
+
+
+def _number_or_text(value: str) -> object:
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    return value
 
 
 @app.command()
@@ -186,6 +202,7 @@ def run(
     hours: Annotated[float, typer.Option(help="The agent's time budget in hours.")] = 10.0,
     family: Annotated[Optional[str], typer.Option(help="Model family for a local model directory: qwen3, smollm3, gemma3.")] = None,
     agent_command: Annotated[Optional[str], typer.Option(help="Shell command for --agent command.")] = None,
+    agent_arg: Annotated[Optional[list[str]], typer.Option(help="Another option of the agent, KEY=VALUE (repeatable), e.g. --agent-arg data=./sft-data for --agent reference.")] = None,
     agent_model: Annotated[Optional[str], typer.Option(help="Model the scaffold runs (claude-code, codex, gemini-cli, opencode).")] = None,
     agent_effort: Annotated[Optional[str], typer.Option(help="Reasoning effort of the scaffold's model, where it has one.")] = None,
     agent_base_url: Annotated[Optional[str], typer.Option(help="Custom Anthropic- or OpenAI-compatible endpoint for the scaffold.")] = None,
@@ -238,7 +255,7 @@ def run(
         err.print("[bold red]WARNING: --sandbox none: the agent runs WITHOUT isolation.[/]")
     config = api.make_config(
         agent=agent, model=model, benchmark=benchmark, hours=hours, family=family,
-        agent_args=_agent_args(command=agent_command, model=agent_model, reasoning_effort=agent_effort, base_url=agent_base_url,
+        agent_args=_agent_args(agent_arg, command=agent_command, model=agent_model, reasoning_effort=agent_effort, base_url=agent_base_url,
                                reprompt=reprompt or None, reprompt_min_minutes=reprompt_min_minutes if reprompt else None,
                                max_reprompts=max_reprompts if reprompt else None),
         seed=seed, sandbox=sandbox, container_image=container_image,
