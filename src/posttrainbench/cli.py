@@ -391,20 +391,22 @@ def submit(
     """
     from posttrainbench.executors.submit import plan, submit as submit_experiment
 
-    done = submit_experiment(experiment, results, say=lambda line: err.print(escape(line), soft_wrap=True), dry_run=dry_run)
+    done, submitted = submit_experiment(experiment, results, say=lambda line: err.print(escape(line), soft_wrap=True), dry_run=dry_run)
     rows = [trial.row() for trial in (done.trials if dry_run else plan(experiment, results).trials)]
     if as_json:
         _print_json(rows)
-    if done.executor.name == "local" and not dry_run:
-        unfinished = [r["run_id"] for r in rows if r["state"] != "finished"]
+    if done.executor.name == "local" and not dry_run:  # the trials this submit ran have ended: did they succeed?
+        ran = {trial.config.run_id for trial in submitted}
+        unfinished = [r for r in rows if r["run_id"] in ran and r["state"] != "finished"]
         if unfinished:
-            raise WorkFailedError(f"{len(unfinished)} trial(s) did not finish, e.g. {unfinished[0]} (ptb status {experiment})")
+            raise WorkFailedError(f"{len(unfinished)} of {len(ran)} trial(s) did not succeed, e.g. {unfinished[0]['run_id']}: "
+                                  f"{unfinished[0]['state']} {unfinished[0]['detail']}".rstrip())
 
 
 @app.command()
 def cancel(
     experiment: Annotated[Path, typer.Argument(help="The experiment file whose queued and running jobs to stop.")],
-    results: Annotated[Optional[Path], typer.Option("--results", help="Results folder (default: the file's `results`, else PTB_RESULTS).")] = None,
+    results: Annotated[Optional[Path], typer.Option("--results", help="Results folder (default: the file's `results`, else PTB_RESULTS, else ./results).")] = None,
 ) -> None:
     """Stop an experiment's queued and running jobs. Their trials resume when the experiment is submitted again.
 
@@ -752,7 +754,7 @@ def export_harbor(
     written = export(out, model or [m.id for m in all_models()], benchmark or [b.id for b in all_benchmarks()], hours=hours, gpus=gpus,
                      gpu_type=gpu_type, cpus=cpus, memory_mb=memory_mb, storage_mb=storage_mb, evaluation_hours=evaluation_hours,
                      say=lambda line: err.print(escape(line), soft_wrap=True))
-    err.print(f"{len(written)} Harbor task(s) in {escape(str(out))}; run one with `harbor run -p {escape(str(written[0]))} -a claude-code -m MODEL -e modal`",
+    err.print(f"{len(written)} Harbor task(s) in {escape(str(out))}; run one with `harbor run -p {escape(shlex.quote(str(written[0])))} -a claude-code -m MODEL -e modal`",
               soft_wrap=True)
 
 

@@ -67,7 +67,7 @@ gpus = ["5", "7", "9"]
     status = json.loads(ptb("status", str(experiment), "--json").stdout)
     assert [row["state"] for row in status] == ["finished"] * 4
     again = ptb("submit", str(experiment))
-    assert again.returncode == 0 and "4 trials; 4 finished or in flight; submitting 0 to local" in again.stderr
+    assert again.returncode == 0 and "4 trials; 4 with a result or in flight; submitting 0 to local" in again.stderr
 
 
 def test_gpu_slots_group_gpus_per_trial() -> None:
@@ -101,7 +101,7 @@ gpus_per_trial = 0
 sandbox = "none"
 [[agents]]
 agent = "command"
-args = {{ command = "sleep 120" }}
+args = {{ command = "sleep 127" }}
 [evaluation]
 data = "{demo_gsm8k}"
 ''')
@@ -121,4 +121,31 @@ data = "{demo_gsm8k}"
         assert time.monotonic() < deadline, "the trial kept running after Ctrl-C"
         time.sleep(0.5)
     assert row["state"] == "stopped" and "submit again to resume" in row["detail"], row
+    # the agent itself (in a session of its own, with no sandbox around it) was stopped too
+    deadline = time.monotonic() + 30
+    while subprocess.run(["pgrep", "-f", "sleep 127"], capture_output=True).returncode == 0:
+        assert time.monotonic() < deadline, "the agent outlived its trial"
+        time.sleep(0.5)
     assert "would submit 1 to local" in ptb("submit", str(experiment), "--dry-run").stderr
+
+
+def test_a_trial_that_fails_shows_why_and_fails_the_submit(tiny_model: Path, tmp_path: Path) -> None:
+    experiment = tmp_path / "fails.toml"
+    experiment.write_text(f'''
+name = "fails"
+hours = 0.05
+models = [{{path = "{tiny_model}", family = "qwen3"}}]
+benchmarks = ["gsm8k"]
+device = "cpu"
+gpus_per_trial = 0
+sandbox = "none"
+[[agents]]
+agent = "command"
+args = {{ command = "echo no model today" }}
+''')
+    out = ptb("submit", str(experiment), timeout=300)
+    assert out.returncode == 1 and "1 of 1 trial(s) did not succeed" in out.stderr.strip().splitlines()[-1], out.stderr
+    [row] = json.loads(ptb("status", str(experiment), "--json").stdout)
+    assert row["state"] == "failed" and row["detail"] == "no_submission: the agent left no final_model", row
+    again = ptb("submit", str(experiment))  # a recorded result is final: nothing to submit, nothing failed now
+    assert again.returncode == 0 and "1 with a result or in flight; submitting 0" in again.stderr

@@ -87,7 +87,7 @@ def test_killed_job_is_resubmitted_and_every_trial_finishes_once(cluster: dict[s
     env = cluster
     submitted = ptb("submit", str(experiment), "--json", env=env)
     assert submitted.returncode == 0, submitted.stderr
-    assert "3 trials; 0 finished or in flight; submitting 3 to slurm" in submitted.stderr
+    assert "3 trials; 0 with a result or in flight; submitting 3 to slurm" in submitted.stderr
     first = {row["run_id"].rsplit("_", 1)[-1]: row["job"] for row in json.loads(submitted.stdout)}
     # two fake GPUs, one per trial: two run, the third waits for a GPU
     wait_for(lambda: sorted(r["state"] for r in states(experiment, env).values()) == ["queued", "running", "running"],
@@ -101,7 +101,7 @@ def test_killed_job_is_resubmitted_and_every_trial_finishes_once(cluster: dict[s
 
     again = ptb("submit", str(experiment), env=env)
     assert again.returncode == 0, again.stderr
-    assert "3 trials; 2 finished or in flight; submitting 1 to slurm" in again.stderr
+    assert "3 trials; 2 with a result or in flight; submitting 1 to slurm" in again.stderr
     def all_finished() -> dict[str, dict[str, str]] | None:
         now = states(experiment, env)
         return now if all(r["state"] == "finished" for r in now.values()) else None
@@ -135,7 +135,7 @@ def test_cancel_stops_every_job_and_submit_resumes(cluster: dict[str, str], tiny
     wait_for(lambda: [r["state"] for r in states(experiment, cluster).values()] == ["stopped"] * 3, "every trial to show as stopped")
     assert ptb("cancel", str(experiment), env=cluster).stderr.strip().endswith("cancelled 0 job(s)")
     again = ptb("submit", str(experiment), "--dry-run", env=cluster)
-    assert "3 trials; 0 finished or in flight; would submit 3 to slurm" in again.stderr
+    assert "3 trials; 0 with a result or in flight; would submit 3 to slurm" in again.stderr
 
 
 def test_the_job_script_asks_for_what_the_experiment_declares(tiny_model: Path, demo_gsm8k: Path, tmp_path: Path) -> None:

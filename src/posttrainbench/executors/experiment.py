@@ -142,14 +142,14 @@ def expand(experiment: Experiment, base: Path) -> list[TrialConfig]:
     from posttrainbench.evaluation.benchmarks import all_benchmarks
 
     benchmarks = [b.id for b in all_benchmarks()] if experiment.benchmarks == "all" else experiment.benchmarks
-    prompt = (base / experiment.prompt_file) if experiment.prompt_file else None
+    prompt = (base / experiment.prompt_file).resolve() if experiment.prompt_file else None
     evaluation = experiment.evaluation
     if evaluation.data is not None and not Path(evaluation.data).is_absolute():
-        evaluation = evaluation.model_copy(update={"data": str(base / evaluation.data)})
+        evaluation = evaluation.model_copy(update={"data": str((base / evaluation.data).resolve())})
     configs = []
     for entry in experiment.agents:
         for model in experiment.models:
-            name, family = (model, None) if isinstance(model, str) else (str(base / model.path), model.family)
+            name, family = (model, None) if isinstance(model, str) else (str((base / model.path).resolve()), model.family)
             for benchmark in benchmarks:
                 for seed in experiment.seeds:
                     config = api.make_config(

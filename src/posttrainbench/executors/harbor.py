@@ -142,8 +142,14 @@ def export(out: Path, models: list[str], benchmarks: list[str], hours: float = 1
     from posttrainbench.catalog import get_model
     from posttrainbench.evaluation.benchmarks import get_benchmark
 
-    if hours <= 0 or evaluation_hours <= 0:
-        raise PtbError("--hours and --evaluation-hours must be positive")
+    if not (0 < hours < 1000 and 0 < evaluation_hours < 1000):  # also refuses nan and inf
+        raise PtbError("--hours and --evaluation-hours must be positive and under 1000")
+    if not gpu_type.strip():
+        raise PtbError("--gpu-type must name a GPU (e.g. H100)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise PtbError(f"cannot create {out}: {error.strerror}") from None
     source = source_tree()
     entries = [get_model(model) for model in models]
     for benchmark in benchmarks:

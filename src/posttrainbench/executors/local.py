@@ -127,8 +127,17 @@ def _zombie(pid: int) -> bool:
 
 
 def _stop(pid: int) -> None:
-    """SIGTERM to the trial's process group (ptb resume and everything it started), which ends its stage."""
+    """SIGTERM to the trial's whole process tree: ``ptb resume``'s group and every process below it, the agent
+    among them (it runs in a session of its own)."""
+    from posttrainbench.process import descendants
+
+    below = descendants(pid)
     try:
         os.killpg(pid, signal.SIGTERM)
     except (ProcessLookupError, PermissionError):
         pass
+    for child in below:
+        try:
+            os.kill(child, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            pass

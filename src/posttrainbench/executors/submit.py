@@ -16,6 +16,8 @@ from posttrainbench.config import TrialConfig
 from posttrainbench.errors import CorruptFileError, PtbError
 from posttrainbench.executors import EngineState, Executor, Job, make_executor, read_job
 from posttrainbench.executors.experiment import Experiment, expand, load_experiment, results_folder
+from posttrainbench.fileio import read_model
+from posttrainbench.results.schema import Result
 from posttrainbench.status import run_state
 from posttrainbench.trial import Trial, is_running
 
@@ -84,34 +86,38 @@ def trial_state(config: TrialConfig, run_dir: Path, job: Job | None, engine: dic
     disk = run_state(run_dir)
     on_engine = engine.get(job.job_id) if job else None
     if disk["stages_done"] and disk["stages_done"][-1] == "record":
-        state.state, state.detail, state.accuracy = "finished", disk["state"], disk["accuracy"]
+        result = read_model(run_dir / "result.json", Result)
+        state.accuracy = result.accuracy
+        if result.status == "success":
+            state.state, state.detail = "finished", "success"
+        else:  # recorded, so final: a resume would not change it
+            why = f"{result.error.stage}: {result.error.message}" if result.error else "the agent left no final_model"
+            state.state, state.detail = "failed", f"{result.status}: {why}"
     elif is_running(run_dir) or (on_engine and on_engine.status == "running"):
         state.state = "running"
         state.detail = disk["state"] + (f", {on_engine.elapsed} used" if on_engine and on_engine.elapsed else "")
     elif on_engine and on_engine.status == "queued":
         state.state, state.detail = "queued", on_engine.detail
-    elif disk["state"].startswith("failed"):
-        state.state, state.detail = "failed", disk["state"]
     elif job is not None:
         ended = f"job {job.job_id} {on_engine.detail}" if on_engine and on_engine.detail else f"job {job.job_id} is gone"
         state.state, state.detail = "stopped", f"{disk['state']}; {ended}; submit again to resume"
     return state
 
 
-def submit(path: Path, results: Path | None = None, say: Say = print, dry_run: bool = False) -> Plan:
-    """Submit every trial that is not finished and has no queued or running job. A trial that already
-    started resumes from its last finished stage."""
+def submit(path: Path, results: Path | None = None, say: Say = print, dry_run: bool = False) -> tuple[Plan, list[TrialState]]:
+    """Submit every trial that has no result yet and no queued or running job; returns the plan and the trials
+    submitted. A trial that already started resumes from its last finished stage."""
     current = plan(path, results)
-    todo = [t for t in current.trials if t.state not in ("finished", "queued", "running")]
+    todo = [t for t in current.trials if t.state not in ("finished", "failed", "queued", "running")]
     skipped = len(current.trials) - len(todo)
-    say(f"{current.experiment.name}: {len(current.trials)} trials; {skipped} finished or in flight; "
+    say(f"{current.experiment.name}: {len(current.trials)} trials; {skipped} with a result or in flight; "
         f"{'would submit' if dry_run else 'submitting'} {len(todo)} to {current.executor.name}")
     if dry_run or not todo:
-        return current
+        return current, todo
     for trial in todo:
         Trial.create(trial.config, trial.run_dir)  # writes config.json (or checks it is the same trial)
     current.executor.submit([t.run_dir for t in todo])
-    return current
+    return current, todo
 
 
 def cancel(path: Path, results: Path | None = None, say: Say = print) -> list[TrialState]:
