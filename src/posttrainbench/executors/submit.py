@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from posttrainbench import settings
 from posttrainbench.config import TrialConfig
 from posttrainbench.errors import CorruptFileError, PtbError
 from posttrainbench.executors import EngineState, Executor, Job, make_executor, read_job
@@ -52,13 +53,20 @@ class Plan:
     trials: list[TrialState]
 
 
-def plan(path: Path, results: Path | None = None) -> Plan:
-    """The experiment's trials and each one's state (``results`` overrides the file's results folder)."""
-    from posttrainbench.api import results_root
+def plan(path: Path, results: Path | None = None, create: bool = False) -> Plan:
+    """The experiment's trials and each one's state (``results`` overrides the file's results folder, which
+    only ``create`` makes: looking never creates a folder)."""
+    from posttrainbench.api import results_root, results_to_read
 
     experiment, base = load_experiment(path)
     configs = expand(experiment, base)
-    root = results_root(results or results_folder(experiment, base))
+    folder = results or results_folder(experiment, base)
+    if create:
+        root = results_root(folder)
+    elif results is not None:  # a mistyped --results must not look like an experiment nobody submitted
+        root = results_to_read(results).resolve()
+    else:
+        root = (folder or settings.results_dir()).expanduser().resolve()
     executor = make_executor(experiment)
     run_dirs = [root / config.run_id for config in configs]
     jobs = {run_dir: _job(run_dir) for run_dir in run_dirs}
@@ -107,7 +115,7 @@ def trial_state(config: TrialConfig, run_dir: Path, job: Job | None, engine: dic
 def submit(path: Path, results: Path | None = None, say: Say = print, dry_run: bool = False) -> tuple[Plan, list[TrialState]]:
     """Submit every trial that has no result yet and no queued or running job; returns the plan and the trials
     submitted. A trial that already started resumes from its last finished stage."""
-    current = plan(path, results)
+    current = plan(path, results, create=not dry_run)
     todo = [t for t in current.trials if t.state not in ("finished", "failed", "queued", "running")]
     skipped = len(current.trials) - len(todo)
     say(f"{current.experiment.name}: {len(current.trials)} trials; {skipped} with a result or in flight; "
