@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ptb
+from experiment_files import command_experiment, wait_for
 from posttrainbench.errors import PtbError
 from posttrainbench.executors.experiment import Experiment
 from posttrainbench.executors.local import gpu_slots
@@ -23,31 +24,9 @@ AGENT = ('echo "$CUDA_VISIBLE_DEVICES $(date +%s.%N) start" >> {log}; sleep 3; '
 
 def test_trials_run_at_once_each_on_its_own_gpu(tiny_model: Path, demo_gsm8k: Path, tmp_path: Path) -> None:
     log = tmp_path / "gpus.log"
-    experiment = tmp_path / "local.toml"
-    experiment.write_text(f'''
-name = "here"
-hours = 0.05
-grace_minutes = 0.5
-seeds = [0, 1, 2, 3]
-models = [{{path = "{tiny_model}", family = "qwen3"}}]
-benchmarks = ["gsm8k"]
-device = "cpu"
-gpus_per_trial = 1
-sandbox = "none"
-
-[[agents]]
-agent = "command"
-args = {{ command = {json.dumps(AGENT.format(log=log))} }}
-
-[evaluation]
-limit = 1
-max_tokens = [4]
-data = "{demo_gsm8k}"
-
-[executor]
-kind = "local"
-gpus = ["5", "7", "9"]
-''')
+    experiment = command_experiment(tmp_path / "local.toml", "here", tiny_model, AGENT.format(log=log), seeds=(0, 1, 2, 3), gpus_per_trial=1,
+                                    evaluation={"limit": 1, "max_tokens": [4], "data": str(demo_gsm8k)},
+                                    executor={"kind": "local", "gpus": ["5", "7", "9"]})
     out = ptb("submit", str(experiment), timeout=600)
     assert out.returncode == 0, out.stderr
     assert "running 4 trial(s), 3 at a time on GPUs 5 | 7 | 9" in out.stderr
@@ -88,61 +67,28 @@ def test_ctrl_c_stops_the_trials_and_submit_resumes_them(tiny_model: Path, demo_
     import signal
     import subprocess
     import sys
-    import time
 
-    experiment = tmp_path / "stop.toml"
-    experiment.write_text(f'''
-name = "stop"
-hours = 0.1
-models = [{{path = "{tiny_model}", family = "qwen3"}}]
-benchmarks = ["gsm8k"]
-device = "cpu"
-gpus_per_trial = 0
-sandbox = "none"
-[[agents]]
-agent = "command"
-args = {{ command = "sleep 127" }}
-[evaluation]
-data = "{demo_gsm8k}"
-''')
+    experiment = command_experiment(tmp_path / "stop.toml", "stop", tiny_model, "sleep 127", hours=0.1, evaluation={"data": str(demo_gsm8k)})
     submit = subprocess.Popen([sys.executable, "-m", "posttrainbench", "submit", str(experiment)], stderr=subprocess.PIPE, text=True)
     solve = Path(os.environ["PTB_RESULTS"]) / "stop_gsm8k_tiny-qwen3_command_s0" / "stages" / "solve.started.json"
-    deadline = time.monotonic() + 120
-    while not solve.is_file():
-        assert time.monotonic() < deadline and submit.poll() is None, "the trial's solve did not start"
-        time.sleep(0.5)
+    wait_for(lambda: solve.is_file() or submit.poll() is not None, "the trial's solve to start", timeout=120, every=0.5)
+    assert submit.poll() is None, "ptb submit ended before the trial's solve started"
     [running] = json.loads(ptb("status", str(experiment), "--json").stdout)
     assert running["state"] == "running" and re.fullmatch(r"at solve, \d+:\d\d:\d\d used", running["detail"]), running
     submit.send_signal(signal.SIGINT)
     _, stderr = submit.communicate(timeout=60)
     assert submit.returncode == 130 and "stopped 1 running trial(s)" in stderr, stderr
-    deadline = time.monotonic() + 60
-    while (row := json.loads(ptb("status", str(experiment), "--json").stdout)[0])["state"] == "running":  # the trial's processes end
-        assert time.monotonic() < deadline, "the trial kept running after Ctrl-C"
-        time.sleep(0.5)
+    row = wait_for(lambda: next((r for r in json.loads(ptb("status", str(experiment), "--json").stdout) if r["state"] != "running"), None),
+                   "the trial's processes to end after Ctrl-C", timeout=60, every=0.5)
     assert row["state"] == "stopped" and "submit again to resume" in row["detail"], row
     # the agent itself (in a session of its own, with no sandbox around it) was stopped too
-    deadline = time.monotonic() + 30
-    while subprocess.run(["pgrep", "-f", "sleep 127"], capture_output=True).returncode == 0:
-        assert time.monotonic() < deadline, "the agent outlived its trial"
-        time.sleep(0.5)
+    wait_for(lambda: subprocess.run(["pgrep", "-f", "sleep 127"], capture_output=True).returncode != 0, "the agent to end with its trial",
+             timeout=30, every=0.5)
     assert "would submit 1 to local" in ptb("submit", str(experiment), "--dry-run").stderr
 
 
 def test_a_trial_that_fails_shows_why_and_fails_the_submit(tiny_model: Path, tmp_path: Path) -> None:
-    experiment = tmp_path / "fails.toml"
-    experiment.write_text(f'''
-name = "fails"
-hours = 0.05
-models = [{{path = "{tiny_model}", family = "qwen3"}}]
-benchmarks = ["gsm8k"]
-device = "cpu"
-gpus_per_trial = 0
-sandbox = "none"
-[[agents]]
-agent = "command"
-args = {{ command = "echo no model today" }}
-''')
+    experiment = command_experiment(tmp_path / "fails.toml", "fails", tiny_model, "echo no model today")
     out = ptb("submit", str(experiment), timeout=300)
     assert out.returncode == 1 and "1 of 1 trial(s) did not succeed" in out.stderr.strip().splitlines()[-1], out.stderr
     [row] = json.loads(ptb("status", str(experiment), "--json").stdout)

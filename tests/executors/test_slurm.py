@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import slurm_cluster
+from experiment_files import command_experiment, wait_for
 from conftest import ptb
 from posttrainbench.executors.slurm import job_script, time_limit
 from posttrainbench.executors.experiment import load_experiment
@@ -24,51 +24,15 @@ AGENT = 'echo "gpu=$CUDA_VISIBLE_DEVICES"; sleep 8; cp -r "$PTB_BASE_MODEL_PATH"
 
 
 def write_experiment(folder: Path, tiny_model: Path, demo_gsm8k: Path) -> Path:
-    path = folder / "slurm experiment.toml"
-    path.write_text(f'''
-name = "onslurm"
-hours = 0.1
-grace_minutes = 0.5
-seeds = [0, 1, 2]
-models = [{{path = "{tiny_model}", family = "qwen3"}}]
-benchmarks = ["gsm8k"]
-device = "cpu"
-gpus_per_trial = 1
-sandbox = "none"
-
-[[agents]]
-agent = "command"
-args = {{ command = {json.dumps(AGENT)} }}
-
-[evaluation]
-limit = 2
-max_tokens = [8]
-data = "{demo_gsm8k}"
-
-[executor]
-kind = "slurm"
-cpus = 1
-memory = "1G"
-disk = "1G"
-evaluation_hours = 0.5
-''')
-    return path
+    return command_experiment(folder / "slurm experiment.toml", "onslurm", tiny_model, AGENT, seeds=(0, 1, 2), hours=0.1, gpus_per_trial=1,
+                              evaluation={"limit": 2, "max_tokens": [8], "data": str(demo_gsm8k)},
+                              executor={"kind": "slurm", "cpus": 1, "memory": "1G", "disk": "1G", "evaluation_hours": 0.5})
 
 
 def states(experiment: Path, env: dict[str, str]) -> dict[str, dict[str, str]]:
     out = ptb("status", str(experiment), "--json", env=env)
     assert out.returncode == 0, out.stderr
     return {row["run_id"].rsplit("_", 1)[-1]: row for row in json.loads(out.stdout)}
-
-
-def wait_for(condition, what: str, timeout: float = 240):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture(scope="module")

@@ -109,6 +109,14 @@ def _copy_source(source: Path, target: Path) -> None:
     shutil.copytree(source / "src", target / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"), dirs_exist_ok=True)
 
 
+def _image(source: Path, dockerfile: str) -> str:
+    """One of ``containers/``'s Dockerfiles, reading ptb's source from ``ptb/`` in the task's build context
+    (the repository root is the context of the original)."""
+    text = (source / "containers" / dockerfile).read_text()
+    return text.replace("COPY pyproject.toml README.md /opt/ptb/src/", "COPY ptb/pyproject.toml ptb/README.md /opt/ptb/src/") \
+               .replace("COPY src /opt/ptb/src/src", "COPY ptb/src /opt/ptb/src/src")
+
+
 def write_task(folder: Path, config: TrialConfig, source: Path, **limits: Any) -> None:
     from posttrainbench.trial.paths import RunPaths
     from posttrainbench.trial.stages.prepare import build_workspace, render_prompt
@@ -121,10 +129,9 @@ def write_task(folder: Path, config: TrialConfig, source: Path, **limits: Any) -
     (folder / "instruction.md").write_text(render_prompt(config, data_check=no_data_check is None))
     (folder / "task.toml").write_text(task_toml(config, **limits))
     _copy_source(source, environment / "ptb")
-    agent_image = (source / "containers" / "agent.Dockerfile").read_text().replace("COPY pyproject.toml README.md /opt/ptb/src/", "COPY ptb/pyproject.toml ptb/README.md /opt/ptb/src/").replace("COPY src /opt/ptb/src/src", "COPY ptb/src /opt/ptb/src/src")
-    (environment / "Dockerfile").write_text(agent_image + f"COPY workspace/ {WORKSPACE}/\n")
+    (environment / "Dockerfile").write_text(_image(source, "agent.Dockerfile") + f"COPY workspace/ {WORKSPACE}/\n")
     _copy_source(source, tests / "ptb")
-    eval_image = (source / "containers" / "eval.Dockerfile").read_text().replace("COPY pyproject.toml README.md /opt/ptb/src/", "COPY ptb/pyproject.toml ptb/README.md /opt/ptb/src/").replace("COPY src /opt/ptb/src/src", "COPY ptb/src /opt/ptb/src/src")
+    eval_image = _image(source, "eval.Dockerfile")
     # the verifier evaluates on the pinned data and the original's chat templates, fetched when its image is built
     (tests / "Dockerfile").write_text(eval_image + f"RUN ptb data fetch --benchmark {config.benchmark}\nCOPY test.sh grade.py metadata.json /tests/\n")
     (tests / "metadata.json").write_text(json.dumps({"benchmark": config.benchmark, "base_model": config.model.id,
