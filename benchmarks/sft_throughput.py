@@ -1,7 +1,7 @@
 """Training throughput of full fine-tuning on a random-initialised Qwen3-1.7B (the real architecture from its
 config), at the reference recipe's sequence length, on one GPU.
 
-    python benchmarks/sft_throughput.py [--cap-gb 80] [--steps 10] [--configs eager,compile,compile-chunked]
+    PYTHONPATH=src:benchmarks python benchmarks/sft_throughput.py [--cap-gb 80] [--steps 10] [--runs recipe:8,compile:8]
 
 Each configuration trains on synthetic token sequences of 2,048 tokens (no padding: every token counts) in
 bf16 with fused AdamW and SDPA attention, and reports tokens/s, model FLOPs utilisation (6 x parameters x
@@ -13,7 +13,12 @@ caps the process's GPU memory (``torch.cuda.set_per_process_memory_fraction``) t
 - compile-chunked: ``torch.compile``, and the loss computed in chunks of 4,096 tokens whose logits are
   recomputed in the backward pass instead of kept (the 151,936-entry vocabulary makes full logits the largest
   activation), which frees memory for a larger batch;
-- ckpt: gradient checkpointing on every layer (``model.train()`` first: a model in eval mode skips it).
+- ckpt: gradient checkpointing on every layer (``model.train()`` first: a model in eval mode skips it);
+- recipe: the reference agent's own training (``python -m posttrainbench.agents.reference_recipe``, TRL's
+  SFTTrainer with its fused LM head, compiled, no checkpointing where it fits) on a saved random Qwen3-1.7B with
+  a word-level tokenizer over its whole vocabulary, and chats whose assistant turn fills the 2,048 tokens; the
+  figure is the recipe's own throughput line (steps after the warm-up, held-out evaluations and saves left
+  out). ``recipe-ckpt`` and ``recipe-eager`` force checkpointing on and compilation off.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 QWEN3_1_7B = {"vocab_size": 151936, "hidden_size": 2048, "intermediate_size": 6144, "num_hidden_layers": 28,
               "num_attention_heads": 16, "num_key_value_heads": 8, "head_dim": 128, "tie_word_embeddings": True,
@@ -94,10 +100,77 @@ def measure(name: str, batch: int, steps: int) -> dict[str, object]:
             "step_s": round(seconds, 3)}
 
 
+def recipe_data(folder: Path, examples: int) -> Path:
+    """Chats in the Tulu 3 mixture's schema (the recipe's humaneval data), each a short question and an answer
+    longer than the sequence, so every row is cut at exactly 2,048 tokens (no padding)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for i in range(examples):
+        question = " ".join(f"w{(i * 31 + j) % 150000 + 10}" for j in range(16))
+        answer = " ".join(f"w{(i * 131 + j * 7) % 150000 + 10}" for j in range(SEQUENCE + 64))
+        lines.append(json.dumps({"messages": [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]}))
+    (folder / "tulu-3-sft.jsonl").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def recipe_model(folder: Path) -> Path:
+    """A random Qwen3-1.7B saved with a word-level tokenizer and the Qwen3 chat template."""
+    from eval_throughput import build_model
+    from transformers import AutoTokenizer
+
+    from posttrainbench.catalog import get_family
+
+    if not (folder / "config.json").is_file():
+        build_model(folder)
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        tokenizer.chat_template = get_family("qwen3").chat_template()
+        tokenizer.save_pretrained(folder)
+    return folder
+
+
+def measure_recipe(name: str, batch: int, steps: int, cap_fraction: float, scratch: Path) -> dict[str, object]:
+    """The recipe's throughput line, from a run of ``steps`` optimiser steps in a fresh process."""
+    import subprocess
+    import sys
+
+    import gc
+
+    import torch
+
+    model = recipe_model(scratch / "model")
+    gc.collect()
+    torch.cuda.empty_cache()  # this process's memory goes back before the recipe's process starts
+    data = recipe_data(scratch / "data", batch * steps + 40)
+    argv = ["reference_recipe", "--benchmark", "humaneval", "--base-model", str(model), "--hours", "1", "--data", str(data),
+            "--max-steps", str(steps), "--max-length", str(SEQUENCE), "--batch-size", str(batch), "--evaluations", "1",
+            "--method", "full", "--out", str(scratch / "final_model"),
+            "--compile", "off" if name == "recipe-eager" else "on",
+            "--gradient-checkpointing", "on" if name == "recipe-ckpt" else "auto"]
+    runner = (f"import runpy, sys, torch; torch.cuda.set_per_process_memory_fraction({cap_fraction}); sys.argv = {argv!r}; "
+              "runpy.run_module('posttrainbench.agents.reference_recipe', run_name='__main__')")
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", runner], capture_output=True, text=True, cwd=scratch)
+    lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("[reference]")]
+    print("\n".join(lines), flush=True)
+    found = [line for line in lines if "throughput:" in line]
+    if proc.returncode or not found:
+        tail = (proc.stdout + proc.stderr)[-1500:]
+        return {"config": name, "batch": batch, "result": "out of memory" if "OutOfMemory" in tail else f"failed: {tail}"}
+    line = found[0]
+    tokens = float(line.split("throughput: ", 1)[1].split(" tokens/s")[0].replace(",", ""))
+    method = next(line for line in lines if "method:" in line)
+    parameters = round(float(method.split("fine-tuning of ", 1)[1].split(" M parameters")[0]) * 1e6)
+    return {"config": name, "batch": batch, "parameters_b": round(parameters / 1e9, 3), "tokens_per_s": round(tokens),
+            "mfu": round(6 * parameters * tokens / PEAK_FLOPS, 3),
+            "peak_gb": float(line.split("peak GPU memory ", 1)[1].split(" GB")[0]) if "peak GPU memory" in line else None,
+            "wall_s": round(time.perf_counter() - started, 1), "checkpointing": "gradient checkpointing: yes" in "\n".join(lines)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cap-gb", type=float, help="Cap the GPU memory of this process (80 stands for an H100 80 GB)")
     parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--recipe-steps", type=int, default=24, help="Optimiser steps of each recipe run (the first 3 are warm-up)")
     parser.add_argument("--runs", default="eager:8,ckpt:8,compile:8,compile-chunked:8,compile-chunked:16,compile-chunked:24",
                         help="config:batch pairs")
     args = parser.parse_args()
@@ -106,11 +179,21 @@ def main() -> None:
     if args.cap_gb:
         total = torch.cuda.get_device_properties(0).total_memory
         torch.cuda.set_per_process_memory_fraction(min(1.0, args.cap_gb * 1e9 / total))
-    print(f"# {torch.cuda.get_device_name(0)}, torch {torch.__version__}, cap {args.cap_gb or 'none'} GB", flush=True)
+    import tempfile
+
+    import transformers
+
+    fraction = min(1.0, args.cap_gb * 1e9 / torch.cuda.get_device_properties(0).total_memory) if args.cap_gb else 1.0
+    print(f"# {torch.cuda.get_device_name(0)}, torch {torch.__version__}, transformers {transformers.__version__}, "
+          f"cap {args.cap_gb or 'none'} GB", flush=True)
+    scratch = Path(tempfile.mkdtemp(prefix="ptb-sft-"))
     rows = []
     for run in args.runs.split(","):
         name, batch = run.split(":")
-        row = measure(name, int(batch), args.steps)
+        if name.startswith("recipe"):
+            row = measure_recipe(name, int(batch), args.recipe_steps, fraction, scratch)
+        else:
+            row = measure(name, int(batch), args.steps)
         print(json.dumps(row), flush=True)
         rows.append(row)
         torch._dynamo.reset()

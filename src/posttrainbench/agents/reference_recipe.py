@@ -8,14 +8,17 @@ rules allow for the benchmark, inside the trial's sandbox and budget. It runs as
    message, its template), as prompt/completion chats otherwise. Never the test split.
 2. **Held-out split**: 5% of the training data (at least one example, at most 500), to pick the checkpoint.
 3. **Method**: full fine-tuning up to 2 B parameters, LoRA (rank 64 on every linear layer) above, in bf16 on
-   a GPU; the loss counts the completion only.
+   a GPU; the loss counts the completion only. On a GPU each decoder layer is compiled (``torch.compile``) and
+   activations are recomputed (gradient checkpointing) only where they would not fit in the GPU's memory
+   (``activations_fit``): recomputing costs about a fifth of the throughput.
 4. **Budget**: the clock is the workspace's ``timer.sh`` deadline (``.ptb/deadline``). Training stops when
    what is left falls under the reserve (10% of the budget, at least a minute), whatever the epoch.
-5. **Checkpoint**: the lowest held-out loss of the evaluations made (about ten per run), then
+5. **Checkpoint**: the lowest held-out loss of the evaluations made (about ten per run, ``--evaluations``), then
    ``final_model/`` with the tokenizer and the evaluation's chat template (``task.json`` names it).
 
 Every step prints to the agent's log: the data, the method, each held-out loss, the first and last training
-loss, and why training stopped.
+loss, why training stopped, and the training throughput (tokens/s; on an H100 or H200 also the model FLOPs
+utilisation, 6 x parameters x tokens/s against the dense bf16 peak).
 """
 
 from __future__ import annotations
@@ -35,6 +38,15 @@ HELD_OUT_SHARE, HELD_OUT_MAX = 0.05, 500
 FULL_FINE_TUNING_MAX_PARAMS = 2e9
 EVALUATIONS_PER_RUN = 10
 SEED = 0
+ACTIVATION_BYTES_PER_TOKEN_LAYER_HIDDEN = {True: 40, False: 56}
+"""Activation memory kept for the backward pass, in bytes per (token x layer x hidden unit), compiled or not,
+for a dense decoder trained in bf16 without recomputation (SDPA attention, the LM head's log-probabilities
+computed in chunks, as TRL does). Measured on Qwen3-1.7B at 8 x 2,048 tokens: 36 compiled, 54 not
+(docs/performance.md, reference agent), rounded up."""
+DENSE_BF16_PEAK = {"H100": 989e12, "H200": 989e12}
+"""Dense bf16 peak FLOP/s by GPU name, the denominator of model FLOPs utilisation."""
+WARM_UP_STEPS = 3
+"""Steps left out of the throughput (compilation, allocator warm-up)."""
 
 
 @dataclass(frozen=True)
@@ -151,6 +163,61 @@ class Deadline:
         return self.left() < self.reserve
 
 
+def activations_fit(model: Any, tokens_per_step: int, gpu_bytes: int, full: bool, compiled: bool) -> bool:
+    """Whether training without gradient checkpointing fits in 90% of the GPU's memory: the weights (with
+    their gradients and two AdamW moments in bf16 for full fine-tuning) plus the activations of a step."""
+    config = model.config.get_text_config()
+    parameters = sum(p.numel() for p in model.parameters())
+    weights = parameters * (8 if full else 2)
+    activations = tokens_per_step * config.num_hidden_layers * config.hidden_size * ACTIVATION_BYTES_PER_TOKEN_LAYER_HIDDEN[compiled]
+    return weights + activations < 0.9 * gpu_bytes
+
+
+def compile_layers(model: Any) -> None:
+    """``torch.compile`` each decoder layer in place (regional compilation): one layer's graph is compiled and
+    reused by every layer, so compiling takes seconds, not minutes, and a batch of a new length recompiles one
+    layer (the first new length makes the sequence dimension dynamic). The state dict keeps its names."""
+    for module in model.modules():
+        if type(module).__name__.endswith("DecoderLayer"):
+            module.compile()
+
+
+class Throughput:
+    """Training tokens per second over the steps after the warm-up, leaving out the time spent evaluating
+    held-out loss and saving checkpoints (counted from the trainer's count of non-padding input tokens)."""
+
+    def __init__(self) -> None:
+        self.seconds, self.tokens, self.steps = 0.0, 0, 0
+        self.last: tuple[float, int] | None = None
+
+    def step_end(self, step: int, tokens_seen: int) -> None:
+        now = time.perf_counter()
+        if self.last is not None and step > WARM_UP_STEPS:
+            self.seconds += now - self.last[0]
+            self.tokens += tokens_seen - self.last[1]
+            self.steps += 1
+        self.last = (now, tokens_seen)
+
+    def paused(self) -> None:
+        """An evaluation or a save ran since the last step: the next interval is not training."""
+        self.last = None
+
+    def report(self, parameters: int, full: bool) -> str:
+        if not self.seconds:
+            return f"throughput: not measured (no step after the first {WARM_UP_STEPS} without an evaluation or a save before it)"
+        rate = self.tokens / self.seconds
+        line = f"throughput: {rate:,.0f} tokens/s over {self.steps} steps"
+        import torch
+
+        if torch.cuda.is_available():
+            name = torch.cuda.get_device_name()
+            peak = next((flops for key, flops in DENSE_BF16_PEAK.items() if key in name), None)
+            if peak and full:
+                line += f", model FLOPs utilisation {6 * parameters * rate / peak:.1%} of {name}'s {peak / 1e12:.0f} TFLOP/s"
+            line += f", peak GPU memory {torch.cuda.max_memory_allocated() / 1e9:.1f} GB"
+        return line
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--benchmark", required=True, choices=sorted(RECIPES))
@@ -159,11 +226,15 @@ def main() -> None:
     parser.add_argument("--data", type=Path, help="Folder of <source>.jsonl files instead of the Hub")
     parser.add_argument("--max-steps", type=int, help="Stop after this many optimiser steps (demos)")
     parser.add_argument("--epochs", type=float, default=2.0)
+    parser.add_argument("--evaluations", type=int, default=EVALUATIONS_PER_RUN, help="Held-out evaluations (and checkpoints) per run")
     parser.add_argument("--max-length", type=int, default=4096, help="Tokens per example (GSM8K's ten-shot system message alone is about 2,000)")
     parser.add_argument("--method", choices=["auto", "full", "lora"], default="auto")
     parser.add_argument("--lora-rank", type=int, default=64)
     parser.add_argument("--learning-rate", type=float)
     parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--compile", choices=["auto", "on", "off"], default="auto", help="torch.compile the model (auto: on a GPU)")
+    parser.add_argument("--gradient-checkpointing", choices=["auto", "on", "off"], default="auto",
+                        help="Recompute activations in the backward pass (auto: where they would not fit in the GPU's memory)")
     parser.add_argument("--out", type=Path, default=Path("final_model"))
     args = parser.parse_args()
     train(args)
@@ -181,7 +252,9 @@ def train(args: argparse.Namespace) -> None:
     task = json.loads((workspace / "task.json").read_text()) if (workspace / "task.json").is_file() else {}
     train_chats, held_out = training_data(args.benchmark, args.data)
     cuda = torch.cuda.is_available()
-    model = AutoModelForCausalLM.from_pretrained(args.base_model, dtype=torch.bfloat16 if cuda else torch.float32)
+    # use_kernels=False: the pinned transformers code trains, not kernels fetched from the Hub at load time
+    # (transformers 5.25 fetches them by default on a GPU, and fails without the kernels package or network)
+    model = AutoModelForCausalLM.from_pretrained(args.base_model, dtype=torch.bfloat16 if cuda else torch.float32, use_kernels=False)
     tokenizer = AutoTokenizer.from_pretrained(args.base_model)
     if task.get("chat_template"):
         tokenizer.chat_template = (workspace / task["chat_template"]).read_text()  # the evaluation's template
@@ -190,12 +263,23 @@ def train(args: argparse.Namespace) -> None:
     parameters = sum(p.numel() for p in model.parameters())
     method = args.method if args.method != "auto" else ("full" if parameters <= FULL_FINE_TUNING_MAX_PARAMS else "lora")
     learning_rate = args.learning_rate or (1e-5 if method == "full" else 1e-4)
+    full = method == "full"
+    compile_model = cuda if args.compile == "auto" else args.compile == "on"
+    if args.gradient_checkpointing == "auto":
+        checkpointing = cuda and not activations_fit(model, args.batch_size * args.max_length, torch.cuda.get_device_properties(0).total_memory,
+                                                     full, compile_model)
+    else:
+        checkpointing = args.gradient_checkpointing == "on"
     steps_per_epoch = math.ceil(len(train_chats) / args.batch_size)
     planned = min(args.max_steps or math.inf, math.ceil(steps_per_epoch * args.epochs))
-    every = max(1, int(planned // EVALUATIONS_PER_RUN))
+    every = max(1, int(planned // max(1, args.evaluations)))
     say(f"method: {method} fine-tuning of {parameters / 1e6:.1f} M parameters, learning rate {learning_rate:g}, "
         f"{len(train_chats)} training and {len(held_out)} held-out examples, up to {planned} steps, "
-        f"{deadline.left() / 60:.1f} minutes left (reserve {deadline.reserve / 60:.1f})")
+        f"{deadline.left() / 60:.1f} minutes left (reserve {deadline.reserve / 60:.1f}); "
+        f"compiled: {'yes' if compile_model else 'no'}, gradient checkpointing: {'yes' if checkpointing else 'no'}")
+    throughput = Throughput()
+    if compile_model:
+        compile_layers(model)
     peft_config = None
     if method == "lora":
         from peft import LoraConfig
@@ -204,13 +288,19 @@ def train(args: argparse.Namespace) -> None:
 
     class StopInTime(TrainerCallback):  # type: ignore[misc]
         def on_step_end(self, _args: Any, state: Any, control: Any, **_: Any) -> Any:
+            throughput.step_end(state.global_step, state.num_input_tokens_seen)
             if deadline.up():
                 say(f"stopping at step {state.global_step}: {deadline.left() / 60:.1f} minutes left")
                 control.should_training_stop = True
                 control.should_evaluate = control.should_save = True
             return control
 
+        def on_save(self, _args: Any, state: Any, control: Any, **_: Any) -> Any:
+            throughput.paused()
+            return control
+
         def on_evaluate(self, _args: Any, state: Any, control: Any, metrics: dict[str, float] | None = None, **_: Any) -> Any:
+            throughput.paused()
             if metrics and "eval_loss" in metrics:
                 say(f"step {state.global_step}: held-out loss {metrics['eval_loss']:.4f}")
             return control
@@ -221,7 +311,7 @@ def train(args: argparse.Namespace) -> None:
         weight_decay=0.0, max_length=args.max_length, bf16=cuda, logging_steps=max(1, every // 2), eval_strategy="steps",
         eval_steps=every, save_strategy="steps", save_steps=every, save_total_limit=2, save_only_model=True,
         load_best_model_at_end=True, metric_for_best_model="eval_loss", greater_is_better=False, report_to=[], seed=SEED,
-        gradient_checkpointing=cuda and method == "full" and parameters > 1e9, use_cpu=not cuda,
+        gradient_checkpointing=checkpointing, include_num_input_tokens_seen="non_padding", use_cpu=not cuda,
         dataloader_num_workers=0, disable_tqdm=True, optim="adamw_torch_fused" if cuda else "adamw_torch",
     )
     trainer = SFTTrainer(model=model, args=config, train_dataset=Dataset.from_list(train_chats), eval_dataset=Dataset.from_list(held_out),
@@ -231,6 +321,7 @@ def train(args: argparse.Namespace) -> None:
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     if losses:
         say(f"training loss {losses[0]:.4f} -> {losses[-1]:.4f} over {trainer.state.global_step} steps")
+    say(throughput.report(parameters, full))
     say(f"best held-out loss {trainer.state.best_metric} at {trainer.state.best_model_checkpoint}")
     final = trainer.model.merge_and_unload() if method == "lora" else trainer.model
     final.save_pretrained(args.out)

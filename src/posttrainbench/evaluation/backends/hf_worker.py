@@ -218,7 +218,7 @@ class _Model:
         self.spec = spec
         dtype = torch.bfloat16 if spec.device.startswith("cuda") else torch.float32
         if loaded is None:
-            loaded = (AutoModelForCausalLM.from_pretrained(spec.model_path, dtype=dtype, device_map=spec.device).eval(),
+            loaded = (AutoModelForCausalLM.from_pretrained(spec.model_path, dtype=dtype, device_map=spec.device, use_kernels=False).eval(),
                       AutoTokenizer.from_pretrained(spec.model_path))
         self.model, self.tokenizer = loaded
         self.tokenizer.padding_side = "left"
