@@ -19,19 +19,24 @@ class ReferenceAgent(Agent):
     description: ClassVar[str] = "Scripted SFT baseline (TRL) on allowed public data; no API key (see README, Reference agent)"
 
     def __init__(self, data: str | None = None, max_steps: int | None = None, method: str = "auto", max_length: int | None = None,
-                 batch_size: int | None = None, learning_rate: float | None = None):
-        if method not in ("auto", "full", "lora"):
-            raise PtbError(f"agent 'reference': method must be auto, full or lora, got {method!r}")
+                 batch_size: int | None = None, learning_rate: float | None = None, compile: str = "auto",
+                 gradient_checkpointing: str = "auto", evaluations: int | None = None):
+        for option, value, allowed in (("method", method, ("auto", "full", "lora")), ("compile", compile, ("auto", "on", "off")),
+                                       ("gradient_checkpointing", gradient_checkpointing, ("auto", "on", "off"))):
+            if value not in allowed:
+                raise PtbError(f"agent 'reference': {option} must be {', '.join(allowed[:-1])} or {allowed[-1]}, got {value!r}")
         self.data = Path(data).expanduser().resolve() if data else None
         if self.data is not None and not self.data.is_dir():
             raise PtbError(f"agent 'reference': data folder {self.data} does not exist")
         self.max_steps, self.method, self.max_length, self.batch_size, self.learning_rate = max_steps, method, max_length, batch_size, learning_rate
+        self.compile, self.gradient_checkpointing, self.evaluations = compile, gradient_checkpointing, evaluations
 
     def command(self, ctx: AgentContext) -> list[str]:
         argv = [sys.executable, "-m", "posttrainbench.agents.reference_recipe", "--benchmark", ctx.benchmark,
-                "--base-model", str(ctx.base_model_path), "--hours", str(ctx.hours), "--method", self.method]
+                "--base-model", str(ctx.base_model_path), "--hours", str(ctx.hours), "--method", self.method,
+                "--compile", self.compile, "--gradient-checkpointing", self.gradient_checkpointing]
         for flag, value in (("--data", self.data), ("--max-steps", self.max_steps), ("--max-length", self.max_length),
-                            ("--batch-size", self.batch_size), ("--learning-rate", self.learning_rate)):
+                            ("--batch-size", self.batch_size), ("--learning-rate", self.learning_rate), ("--evaluations", self.evaluations)):
             if value is not None:
                 argv += [flag, str(value)]
         return argv
@@ -44,4 +49,5 @@ class ReferenceAgent(Agent):
         return f"{', '.join(missing)} not installed (pip install 'posttrainbench[hf]')" if missing else None
 
     def describe(self) -> dict[str, object]:
-        return {"data": str(self.data) if self.data else "the Hub", "max_steps": self.max_steps, "method": self.method}
+        return {"data": str(self.data) if self.data else "the Hub", "max_steps": self.max_steps, "method": self.method,
+                "compile": self.compile, "gradient_checkpointing": self.gradient_checkpointing}

@@ -218,6 +218,8 @@ class _Model:
         self.spec = spec
         dtype = torch.bfloat16 if spec.device.startswith("cuda") else torch.float32
         if loaded is None:
+            # use_kernels=False: the pinned transformers code generates, never kernels fetched from the Hub at load
+            # time (transformers 5.25 fetches them by default on a GPU, and fails offline or without `kernels`)
             loaded = (AutoModelForCausalLM.from_pretrained(spec.model_path, dtype=dtype, device_map=spec.device, use_kernels=False).eval(),
                       AutoTokenizer.from_pretrained(spec.model_path))
         self.model, self.tokenizer = loaded
