@@ -52,6 +52,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=32, help="Test items evaluated")
     parser.add_argument("--max-tokens", type=int, default=256)
     parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--max-length", type=int, default=2048, help="The agent's max_length (the ten-shot rows are about 1,700 tokens)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
 
@@ -64,7 +65,7 @@ def main() -> None:
     results = args.scratch / "results"
     print(f"model and data ready in {time.time() - started:.0f} s", flush=True)
     argv = [sys.executable, "-m", "posttrainbench", "run", "--agent", "reference", "--agent-arg", f"data={training}",
-            "--agent-arg", f"batch_size={args.batch_size}", "--model", str(model), "--family", "qwen3", "--benchmark", "gsm8k",
+            "--agent-arg", f"batch_size={args.batch_size}", "--agent-arg", f"max_length={args.max_length}", "--model", str(model), "--family", "qwen3", "--benchmark", "gsm8k",
             "--hours", str(args.hours), "--eval-data", str(evaluation), "--limit", str(args.limit),
             "--max-tokens", str(args.max_tokens), "--eval-chat-template", "project", "--results", str(results), "--json"]
     print("$ " + " ".join(argv), flush=True)
