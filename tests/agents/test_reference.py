@@ -52,6 +52,8 @@ def test_chats_from_each_shape(tmp_path: Path, demo_gsm8k: Path) -> None:
 def test_bad_options_are_one_line(tmp_path: Path, tiny_model: Path) -> None:
     with pytest.raises(PtbError, match="method must be auto, full or lora"):
         create_agent("reference", method="dpo")
+    with pytest.raises(PtbError, match="evaluations must be a whole number of at least 1, got 0"):
+        create_agent("reference", evaluations=0)
     with pytest.raises(PtbError, match="compile must be auto, on or off"):
         create_agent("reference", compile="maybe")
     argv = create_agent("reference", compile="off", gradient_checkpointing="on", evaluations=3).command(

@@ -25,6 +25,9 @@ class ReferenceAgent(Agent):
                                        ("gradient_checkpointing", gradient_checkpointing, ("auto", "on", "off"))):
             if value not in allowed:
                 raise PtbError(f"agent 'reference': {option} must be {', '.join(allowed[:-1])} or {allowed[-1]}, got {value!r}")
+        for option, number in (("max_steps", max_steps), ("max_length", max_length), ("batch_size", batch_size), ("evaluations", evaluations)):
+            if number is not None and (not isinstance(number, int) or number < 1):
+                raise PtbError(f"agent 'reference': {option} must be a whole number of at least 1, got {number!r}")
         self.data = Path(data).expanduser().resolve() if data else None
         if self.data is not None and not self.data.is_dir():
             raise PtbError(f"agent 'reference': data folder {self.data} does not exist")
