@@ -173,6 +173,21 @@ def activations_fit(model: Any, tokens_per_step: int, gpu_bytes: int, full: bool
     return weights + activations < 0.9 * gpu_bytes
 
 
+def choose_settings(args: argparse.Namespace, model: Any, parameters: int, cuda: bool) -> tuple[str, float, bool, bool]:
+    """(method, learning rate, compiled, gradient checkpointing) from the options and the model's size."""
+    method = args.method if args.method != "auto" else ("full" if parameters <= FULL_FINE_TUNING_MAX_PARAMS else "lora")
+    learning_rate = args.learning_rate or (1e-5 if method == "full" else 1e-4)
+    compiled = cuda if args.compile == "auto" else args.compile == "on"
+    if args.gradient_checkpointing != "auto":
+        return method, learning_rate, compiled, args.gradient_checkpointing == "on"
+    if not cuda:
+        return method, learning_rate, compiled, False
+    import torch
+
+    gpu_bytes = torch.cuda.get_device_properties(0).total_memory
+    return method, learning_rate, compiled, not activations_fit(model, args.batch_size * args.max_length, gpu_bytes, method == "full", compiled)
+
+
 def compile_layers(model: Any) -> None:
     """``torch.compile`` each decoder layer in place (regional compilation): one layer's graph is compiled and
     reused by every layer, so compiling takes seconds, not minutes, and a batch of a new length recompiles one
@@ -261,15 +276,8 @@ def train(args: argparse.Namespace) -> None:
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     parameters = sum(p.numel() for p in model.parameters())
-    method = args.method if args.method != "auto" else ("full" if parameters <= FULL_FINE_TUNING_MAX_PARAMS else "lora")
-    learning_rate = args.learning_rate or (1e-5 if method == "full" else 1e-4)
+    method, learning_rate, compile_model, checkpointing = choose_settings(args, model, parameters, cuda)
     full = method == "full"
-    compile_model = cuda if args.compile == "auto" else args.compile == "on"
-    if args.gradient_checkpointing == "auto":
-        checkpointing = cuda and not activations_fit(model, args.batch_size * args.max_length, torch.cuda.get_device_properties(0).total_memory,
-                                                     full, compile_model)
-    else:
-        checkpointing = args.gradient_checkpointing == "on"
     steps_per_epoch = math.ceil(len(train_chats) / args.batch_size)
     planned = min(args.max_steps or math.inf, math.ceil(steps_per_epoch * args.epochs))
     every = max(1, int(planned // max(1, args.evaluations)))
