@@ -33,6 +33,7 @@ QWEN3_1_7B = {"vocab_size": 151936, "hidden_size": 2048, "intermediate_size": 61
               "max_position_embeddings": 40960, "rope_theta": 1000000, "rms_norm_eps": 1e-6}
 """Qwen/Qwen3-1.7B-Base's config.json (the architecture's fields)."""
 PEAK_FLOPS = 989e12
+CONFIGS = ("eager", "ckpt", "compile", "compile-chunked", "recipe", "recipe-ckpt", "recipe-eager")
 SEQUENCE = 2048
 CHUNK = 4096
 
@@ -172,9 +173,15 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--recipe-steps", type=int, default=24, help="Optimiser steps of each recipe run (the first 3 are warm-up)")
     parser.add_argument("--runs", default="eager:8,ckpt:8,compile:8,compile-chunked:8,compile-chunked:16,compile-chunked:24",
-                        help="config:batch pairs")
+                        help=f"config:batch pairs; configs: {', '.join(CONFIGS)}")
     args = parser.parse_args()
+    runs = [run.split(":") for run in args.runs.split(",")]
+    if any(len(run) != 2 or run[0] not in CONFIGS or not run[1].isdigit() for run in runs):
+        parser.error(f"--runs takes config:batch pairs with configs {', '.join(CONFIGS)}, got {args.runs!r}")
     import torch
+
+    if not torch.cuda.is_available():
+        parser.error("needs a CUDA GPU")
 
     if args.cap_gb:
         total = torch.cuda.get_device_properties(0).total_memory
@@ -188,8 +195,7 @@ def main() -> None:
           f"cap {args.cap_gb or 'none'} GB", flush=True)
     scratch = Path(tempfile.mkdtemp(prefix="ptb-sft-"))
     rows = []
-    for run in args.runs.split(","):
-        name, batch = run.split(":")
+    for name, batch in runs:
         if name.startswith("recipe"):
             row = measure_recipe(name, int(batch), args.recipe_steps, fraction, scratch)
         else:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import signal
 import sqlite3
 import subprocess
@@ -93,7 +94,7 @@ def experiment_file(scratch: Path, model: Path, data: Path, agent: Path, args: a
         ("", {"name": "twogpu", "hours": args.hours, "grace_minutes": 1, "seeds": [0, 1], "benchmarks": ["gsm8k"],
               "models": [{"path": str(model), "family": "qwen3"}], "device": args.device, "gpus_per_trial": 1,
               "sandbox": args.sandbox, "results": str(scratch / "results")}),
-        ("[[agents]]", {"agent": "command", "args": {"command": f"{sys.executable} {agent} {args.steps}"}}),
+        ("[[agents]]", {"agent": "command", "args": {"command": shlex.join([sys.executable, str(agent), str(args.steps)])}}),
         ("[evaluation]", {"limit": 32, "max_tokens": [64], "data": str(data), "chat_template": "project"}),
         ("[executor]", {"kind": "local", "gpus": args.gpus.split(",")}),
     ]))
@@ -226,6 +227,10 @@ def main() -> None:
           f"solves overlapped {overlap:.0f} s")
     for check, passed in checks.items():
         print(f"{'PASS' if passed else 'FAIL'}  {check}")
+    if not all(checks.values()):
+        print("the first submit said:\n  " + "\n  ".join(report["first_submit_said"]))  # type: ignore[arg-type]
+        for run, row in final.items():
+            print(f"{run}: {row.get('state')} {row.get('detail')}")
     sys.exit(0 if all(checks.values()) else 1)
 
 

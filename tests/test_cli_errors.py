@@ -233,3 +233,16 @@ def test_an_interrupted_run_exits_130_and_says_how_to_resume(tiny_model: Path, t
 def test_a_failed_import_leaves_no_results_folder(tmp_path: Path) -> None:
     proc = ptb("import", "upstream", str(tmp_path / "nope"), "--results", str(tmp_path / "imported"))
     assert proc.returncode == 2 and not (tmp_path / "imported").exists()
+
+
+def test_a_failed_agent_is_quoted_by_its_last_line_with_words(tmp_path: Path) -> None:
+    """The agent's log stamps every line; a stamped blank line is not the cause worth quoting."""
+    from types import SimpleNamespace
+
+    from posttrainbench.cli import _failure_cause
+
+    log = tmp_path / "agent" / "output.log"
+    log.parent.mkdir()
+    log.write_text("[2026-12-06T23:52:19Z] CppCompileError: g++ failed\n[2026-12-06T23:52:20Z] \n[2026-12-06T23:52:20Z]\n")
+    result = SimpleNamespace(error=None, solve=SimpleNamespace(reason="error", exit_code=1))
+    assert _failure_cause(result, tmp_path).endswith("CppCompileError: g++ failed")

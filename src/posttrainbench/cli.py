@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -327,7 +328,7 @@ def _failure_cause(result: Any, run_dir: Path) -> str:
     code = result.solve.exit_code if result.solve else None
     ending = f"{result.solve.reason if result.solve else '?'}{f', exit code {code}' if code not in (None, 0) else ''}"
     log = RunPaths(run_dir).output_log
-    last = next((line for line in reversed(tail_lines(log, 5)) if line.strip()), "(no output)")
+    last = next((line for line in reversed(tail_lines(log, 5)) if re.sub(r"^\[[^\]]*\]", "", line).strip()), "(no output)")  # not a bare time stamp
     return f"the agent left no final_model (it ended {ending}); last line of {log}: {last}"
 
 

@@ -49,11 +49,22 @@ def test_chats_from_each_shape(tmp_path: Path, demo_gsm8k: Path) -> None:
     assert train[0]["completion"][0]["content"].splitlines()[-1].startswith("ANSWER: ")
 
 
-def test_bad_options_are_one_line(tmp_path: Path, tiny_model: Path) -> None:
+def test_bad_options_are_one_line(tmp_path: Path, tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(PtbError, match="method must be auto, full or lora"):
         create_agent("reference", method="dpo")
     with pytest.raises(PtbError, match="evaluations must be a whole number of at least 1, got 0"):
         create_agent("reference", evaluations=0)
+    for value in (0, -1.0, float("nan"), "abc"):
+        with pytest.raises(PtbError, match="learning_rate must be a number above 0"):
+            create_agent("reference", learning_rate=value)
+    (tmp_path / "train.jsonl").write_text("{}\n")
+    with pytest.raises(PtbError, match="is a file, not a folder"):
+        create_agent("reference", data=str(tmp_path / "train.jsonl"))
+    with pytest.raises(PtbError, match="data must name a folder"):
+        create_agent("reference", data="")
+    (tmp_path / "123").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert create_agent("reference", data=123).readable_paths() == [tmp_path / "123"]  # --agent-arg data=123 arrives as a number
     with pytest.raises(PtbError, match="compile must be auto, on or off"):
         create_agent("reference", compile="maybe")
     argv = create_agent("reference", compile="off", gradient_checkpointing="on", evaluations=3).command(

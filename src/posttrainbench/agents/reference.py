@@ -5,6 +5,7 @@ a held-out split, stopped by the workspace's timer) in the same sandbox and budg
 from __future__ import annotations
 
 import importlib.util
+import math
 import sys
 from pathlib import Path
 from typing import ClassVar
@@ -28,9 +29,14 @@ class ReferenceAgent(Agent):
         for option, number in (("max_steps", max_steps), ("max_length", max_length), ("batch_size", batch_size), ("evaluations", evaluations)):
             if number is not None and (not isinstance(number, int) or number < 1):
                 raise PtbError(f"agent 'reference': {option} must be a whole number of at least 1, got {number!r}")
-        self.data = Path(data).expanduser().resolve() if data else None
+        if learning_rate is not None and (isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float))
+                                          or not math.isfinite(learning_rate) or learning_rate <= 0):
+            raise PtbError(f"agent 'reference': learning_rate must be a number above 0, got {learning_rate!r}")
+        if data is not None and not str(data).strip():
+            raise PtbError("agent 'reference': data must name a folder of <source>.jsonl files (leave it out to read the Hub)")
+        self.data = Path(str(data)).expanduser().resolve() if data is not None else None  # str: a folder may be named 123
         if self.data is not None and not self.data.is_dir():
-            raise PtbError(f"agent 'reference': data folder {self.data} does not exist")
+            raise PtbError(f"agent 'reference': data {self.data} " + ("is a file, not a folder of <source>.jsonl files" if self.data.exists() else "does not exist"))
         self.max_steps, self.method, self.max_length, self.batch_size, self.learning_rate = max_steps, method, max_length, batch_size, learning_rate
         self.compile, self.gradient_checkpointing, self.evaluations = compile, gradient_checkpointing, evaluations
 

@@ -176,7 +176,7 @@ def activations_fit(model: Any, tokens_per_step: int, gpu_bytes: int, full: bool
 def choose_settings(args: argparse.Namespace, model: Any, parameters: int, cuda: bool) -> tuple[str, float, bool, bool]:
     """(method, learning rate, compiled, gradient checkpointing) from the options and the model's size."""
     method = args.method if args.method != "auto" else ("full" if parameters <= FULL_FINE_TUNING_MAX_PARAMS else "lora")
-    learning_rate = args.learning_rate or (1e-5 if method == "full" else 1e-4)
+    learning_rate = args.learning_rate if args.learning_rate is not None else (1e-5 if method == "full" else 1e-4)
     compiled = cuda if args.compile == "auto" else args.compile == "on"
     if args.gradient_checkpointing != "auto":
         return method, learning_rate, compiled, args.gradient_checkpointing == "on"
@@ -233,21 +233,37 @@ class Throughput:
         return line
 
 
+def at_least_one(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
+def above_zero(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"a number above 0, got {text!r}")
+    return value
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--benchmark", required=True, choices=sorted(RECIPES))
     parser.add_argument("--base-model", type=Path, required=True)
     parser.add_argument("--hours", type=float, required=True)
     parser.add_argument("--data", type=Path, help="Folder of <source>.jsonl files instead of the Hub")
-    parser.add_argument("--max-steps", type=int, help="Stop after this many optimiser steps (demos)")
+    parser.add_argument("--max-steps", type=at_least_one, help="Stop after this many optimiser steps (demos)")
     parser.add_argument("--epochs", type=float, default=2.0)
-    parser.add_argument("--evaluations", type=int, default=EVALUATIONS_PER_RUN, help="Held-out evaluations (and checkpoints) per run")
-    parser.add_argument("--max-length", type=int, default=4096, help="Tokens per example (GSM8K's ten-shot system message alone is about 2,000)")
+    parser.add_argument("--evaluations", type=at_least_one, default=EVALUATIONS_PER_RUN, help="Held-out evaluations (and checkpoints) per run")
+    parser.add_argument("--max-length", type=at_least_one, default=4096, help="Tokens per example (GSM8K's ten-shot system message alone is about 2,000)")
     parser.add_argument("--method", choices=["auto", "full", "lora"], default="auto")
-    parser.add_argument("--lora-rank", type=int, default=64)
-    parser.add_argument("--learning-rate", type=float)
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--compile", choices=["auto", "on", "off"], default="auto", help="torch.compile the model (auto: on a GPU)")
+    parser.add_argument("--lora-rank", type=at_least_one, default=64)
+    parser.add_argument("--learning-rate", type=above_zero, help="Default: 1e-5 for full fine-tuning, 1e-4 for LoRA")
+    parser.add_argument("--batch-size", type=at_least_one, default=8)
+    parser.add_argument("--compile", choices=["auto", "on", "off"], default="auto", help="torch.compile each decoder layer (auto: on a GPU)")
     parser.add_argument("--gradient-checkpointing", choices=["auto", "on", "off"], default="auto",
                         help="Recompute activations in the backward pass (auto: where they would not fit in the GPU's memory)")
     parser.add_argument("--out", type=Path, default=Path("final_model"))
