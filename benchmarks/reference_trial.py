@@ -22,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+from sft_throughput import recipe_model_apart
+
 
 def gsm8k_like(rng: random.Random, index: int) -> dict[str, str]:
     question = " ".join(f"w{rng.randrange(10, 150000)}" for _ in range(rng.randint(35, 65)))
@@ -57,10 +59,7 @@ def main() -> None:
     args = parser.parse_args()
 
     started = time.time()
-    model = args.scratch / "model"
-    # In a process of its own: a CUDA context left in this one would be "a GPU process" to the trial's preflight.
-    subprocess.run([sys.executable, "-c", f"from pathlib import Path; from sft_throughput import recipe_model; recipe_model(Path({str(model)!r}))"],
-                   check=True)
+    model = recipe_model_apart(args.scratch / "model")
     evaluation, training = write_data(args.scratch / "data", args.train, args.limit)
     results = args.scratch / "results"
     print(f"model and data ready in {time.time() - started:.0f} s", flush=True)

@@ -129,18 +129,26 @@ def recipe_model(folder: Path) -> Path:
     return folder
 
 
+def recipe_model_apart(folder: Path) -> Path:
+    """``recipe_model`` in a process of its own, so that no CUDA context or memory stays in this one (a trial's
+    preflight would see it as another job's GPU process)."""
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-c", f"from pathlib import Path; from sft_throughput import recipe_model; recipe_model(Path({str(folder)!r}))"],
+                   check=True)
+    return folder
+
+
 def measure_recipe(name: str, batch: int, steps: int, cap_fraction: float, scratch: Path) -> dict[str, object]:
     """The recipe's throughput line, from a run of ``steps`` optimiser steps in a fresh process."""
     import subprocess
     import sys
 
-    import gc
-
     import torch
 
-    model = recipe_model(scratch / "model")
-    gc.collect()
-    torch.cuda.empty_cache()  # this process's memory goes back before the recipe's process starts
+    model = recipe_model_apart(scratch / "model")
+    torch.cuda.empty_cache()  # the loops' cached blocks go back before the recipe's process starts
     data = recipe_data(scratch / "data", batch * steps + 40)
     argv = ["reference_recipe", "--benchmark", "humaneval", "--base-model", str(model), "--hours", "1", "--data", str(data),
             "--max-steps", str(steps), "--max-length", str(SEQUENCE), "--batch-size", str(batch), "--evaluations", "1",
@@ -183,14 +191,12 @@ def main() -> None:
     if not torch.cuda.is_available():
         parser.error("needs a CUDA GPU")
 
-    if args.cap_gb:
-        total = torch.cuda.get_device_properties(0).total_memory
-        torch.cuda.set_per_process_memory_fraction(min(1.0, args.cap_gb * 1e9 / total))
     import tempfile
 
     import transformers
 
     fraction = min(1.0, args.cap_gb * 1e9 / torch.cuda.get_device_properties(0).total_memory) if args.cap_gb else 1.0
+    torch.cuda.set_per_process_memory_fraction(fraction)  # this process's loops; each recipe run sets its own
     print(f"# {torch.cuda.get_device_name(0)}, torch {torch.__version__}, transformers {transformers.__version__}, "
           f"cap {args.cap_gb or 'none'} GB", flush=True)
     scratch = Path(tempfile.mkdtemp(prefix="ptb-sft-"))

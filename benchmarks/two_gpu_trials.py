@@ -34,6 +34,7 @@ from pathlib import Path
 
 from posttrainbench.executors.harbor import to_toml
 from posttrainbench.process import descendants
+from sft_throughput import recipe_model_apart
 
 AGENT = r'''
 import json, os, shutil, subprocess, sys, time
@@ -77,9 +78,8 @@ def build(scratch: Path, device: str) -> tuple[Path, Path, Path]:
 
     model = scratch / "model"
     if not (model / "config.json").is_file():
-        if device == "cuda":  # in a process of its own: a CUDA context here would be "a GPU process" to preflight
-            subprocess.run([sys.executable, "-c", f"from pathlib import Path; from sft_throughput import recipe_model; recipe_model(Path({str(model)!r}))"],
-                           check=True)
+        if device == "cuda":
+            recipe_model_apart(model)
         else:
             build_tiny_qwen3(model, initializer_range=0.25)
     data = write_demo_gsm8k(scratch / "benchmark", n_test=32)
@@ -120,8 +120,8 @@ class GpuSampler(threading.Thread):
                                       capture_output=True, text=True, timeout=20).stdout.splitlines()
             except (OSError, subprocess.TimeoutExpired):
                 return
-            trees = {job.parent.name: {int(json.loads(job.read_text())["job_id"]), *descendants(int(json.loads(job.read_text())["job_id"]))}
-                     for job in self.results.glob("*/job.json")}
+            pids = {job.parent.name: int(json.loads(job.read_text())["job_id"]) for job in self.results.glob("*/job.json")}
+            trees = {run: {pid, *descendants(pid)} for run, pid in pids.items()}
             for row in rows:
                 uuid, pid, mib = (part.strip() for part in row.split(","))
                 owner = next((run for run, pids in trees.items() if int(pid) in pids), "not a trial's")

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from posttrainbench.errors import PtbError
 from posttrainbench.executors import EngineState, Job
-from posttrainbench.trial.paths import RunPaths
 from posttrainbench.executors.experiment import Experiment
+from posttrainbench.trial.paths import RunPaths
 
 POLL_SECONDS = 1.0
 
